@@ -1,0 +1,5 @@
+import sys
+
+from trtscope.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,192 @@
+"""The grammar of TensorRT layer names and Metadata (reference §1.4-1.5).
+
+These rules are heuristics TensorRT never documented as a contract, so they live in one module with tests
+against real artifacts: ``" + "`` joins fused layers, ``PWN(...)`` nests 8.x point-wise fusions,
+``{ForeignNode[first...last]}`` names a Myelin/DLA region by its ends, ``<src>_myl<R>_<I>`` and
+``__myl_<Ops>_myl<R>_<I>`` are TensorRT 10+ Myelin layers, ``Reformatting CopyNode for ...`` is inserted.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- Metadata ---------------------------------------------------------------------------------------------------
+_META_SPLIT = re.compile(r"[\x1e\x1f]")
+#: An entry ends where the next entry starts or at the end of a piece (the separator may be lost in logs).
+_META_ENTRY = re.compile(r"\[ONNX Layer: (.*?)\](?=\[ONNX Layer: |\s*$)", re.S)
+
+
+def metadata_entries(metadata: str | None) -> list[str]:
+    """Every ``[ONNX Layer: ...]`` payload in a Metadata string, in order, function stacks included."""
+    if not metadata:
+        return []
+    out: list[str] = []
+    for piece in _META_SPLIT.split(metadata):
+        out.extend(m.group(1) for m in _META_ENTRY.finditer(piece.strip()))
+    return out
+
+
+def entry_candidates(entry: str) -> list[str]:
+    """``"inner | caller (fn) | outer (fn2)"`` -> ``["inner", "caller", "outer"]`` (ONNX local functions)."""
+    parts = [p.strip() for p in entry.split(" | ")]
+    out = [parts[0]]
+    for p in parts[1:]:
+        m = re.match(r"^(.*) \([^()]*\)$", p)
+        out.append(m.group(1) if m else p)
+    return [p for p in out if p]
+
+
+def metadata_nodes(metadata: str | None) -> list[str]:
+    """ONNX node names in a Metadata string, without the function stack, unique, in order."""
+    seen: dict[str, None] = {}
+    for e in metadata_entries(metadata):
+        seen.setdefault(entry_candidates(e)[0], None)
+    return list(seen)
+
+
+# --- layer names ------------------------------------------------------------------------------------------------
+_FOREIGN = re.compile(r"\{ForeignNode\[(?P<first>.*?)\.\.\.(?P<last>.*)\]\}|\{ForeignNode\[(?P<only>.*)\]\}")
+_MYELIN = re.compile(r"^(?P<src>.*?)_myl(?P<region>\d+)_(?P<index>\d+)$")
+_MYELIN_INTERNAL = re.compile(r"^__my[le]")
+_REFORMAT = re.compile(r"^Reformatting CopyNode for (?P<dir>Input|Output) Tensor (?P<k>\d+) to (?P<target>.*)$")
+
+#: Name pieces TensorRT or its ONNX parser invents (helper layers, unnamed layers), never ONNX nodes.
+_INTERNAL_PREFIXES = (
+    "(Unnamed Layer*",
+    "ONNXTRT_",
+    "copied_",
+    "reshape_after_",
+    "reshape_before_",
+    "squeeze_after_",
+    "unsqueeze_after_",
+    "unsqueeze_node_after_",
+    "shuffle_between_",
+    "shuffle_after_",
+    "__myl",
+    "__mye",
+    "Reformatting CopyNode",
+    "Reformatted ",
+)
+_WEIGHT_LIKE = re.compile(
+    r"(?:^|[./_:])(?:weight|bias|running_mean|running_var|gamma|beta|kernel|weights|biases)$", re.I
+)
+
+
+def foreign_node(name: str) -> tuple[str, str] | None:
+    """``{ForeignNode[a...b]}`` -> ``("a", "b")``; ``{ForeignNode[a]}`` -> ``("a", "a")``; else None."""
+    m = _FOREIGN.search(name)
+    if not m:
+        return None
+    if m.group("only") is not None:
+        return m.group("only"), m.group("only")
+    return m.group("first"), m.group("last")
+
+
+def is_foreign_node_layer(name: str) -> bool:
+    return name.startswith("{ForeignNode[") and name.endswith("]}")
+
+
+def myelin_parts(name: str) -> tuple[str, int, int] | None:
+    """``node_linear_myl4_0`` -> ``("node_linear", 4, 0)``; ``__myl_MulSum_myl4_1`` -> ``("__myl_MulSum", 4, 1)``."""
+    m = _MYELIN.match(name)
+    if not m:
+        return None
+    return m.group("src"), int(m.group("region")), int(m.group("index"))
+
+
+def reformat_target(name: str) -> tuple[str, int, str] | None:
+    """``Reformatting CopyNode for Input Tensor 0 to X`` -> ``("Input", 0, "X")``."""
+    m = _REFORMAT.match(name)
+    return (m.group("dir"), int(m.group("k")), m.group("target")) if m else None
+
+
+def is_internal_name(piece: str) -> bool:
+    """A name piece invented by TensorRT (helper or unnamed layer), as opposed to an ONNX node or weight."""
+    return piece.startswith(_INTERNAL_PREFIXES) or bool(_MYELIN_INTERNAL.match(piece))
+
+
+def looks_like_weight(piece: str) -> bool:
+    """``conv1.weight``, ``fc.bias``, ``layer1.0.bn1.running_mean``: initializer names fused into a layer name."""
+    return bool(_WEIGHT_LIKE.search(piece))
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split on ``sep`` outside parentheses/brackets/braces."""
+    out, depth, start, i = [], 0, 0, 0
+    n, k = len(text), len(sep)
+    while i < n:
+        c = text[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth = max(0, depth - 1)
+        elif depth == 0 and text.startswith(sep, i):
+            out.append(text[start:i])
+            i += k
+            start = i
+            continue
+        i += 1
+    out.append(text[start:])
+    return out
+
+
+def name_parts(name: str) -> list[str]:
+    """The pieces a (possibly fused) layer name is made of: ``" + "`` split, ``PWN(...)`` unwrapped.
+
+    ``PWN(PWN(relu_1), add_1) + Conv_0`` -> ``["relu_1", "add_1", "Conv_0"]``. Pieces are not filtered here:
+    callers decide which pieces are ONNX nodes (with the ONNX graph) or look like nodes (without it).
+    """
+    parts: list[str] = []
+    stack = [p.strip() for p in _split_top(name, " + ")]
+    stack.reverse()
+    while stack:
+        p = stack.pop()
+        if p.startswith("PWN(") and p.endswith(")"):
+            inner = [x.strip() for x in _split_top(p[4:-1], ", ")]
+            stack.extend(reversed(inner))
+        elif p:
+            parts.append(p)
+    return parts
+
+
+# --- op types from names (used only when no ONNX model is given) ------------------------------------------------
+#: torch.onnx dynamo exporter names nodes after aten ops: node_conv2d_1 -> Conv.
+_ATEN_TO_ONNX = {
+    "conv2d": "Conv", "conv1d": "Conv", "conv3d": "Conv", "convolution": "Conv", "conv_transpose2d": "ConvTranspose",
+    "relu": "Relu", "gelu": "Gelu", "silu": "Sigmoid", "sigmoid": "Sigmoid", "tanh": "Tanh",
+    "max_pool2d": "MaxPool", "avg_pool2d": "AveragePool", "adaptive_avg_pool2d": "GlobalAveragePool",
+    "linear": "Gemm", "addmm": "Gemm", "matmul": "MatMul", "mm": "MatMul", "bmm": "MatMul",
+    "softmax": "Softmax", "log_softmax": "LogSoftmax", "argmax": "ArgMax", "view": "Reshape",
+    "reshape": "Reshape", "flatten": "Flatten", "add": "Add", "mul": "Mul", "sub": "Sub", "div": "Div",
+    "layer_norm": "LayerNormalization", "batch_norm": "BatchNormalization", "cat": "Concat",
+    "transpose": "Transpose", "permute": "Transpose", "mean": "ReduceMean", "sum": "ReduceSum",
+    "pow": "Pow", "sqrt": "Sqrt", "rsqrt": "Reciprocal", "clone": "Identity", "expand": "Expand",
+    "slice": "Slice", "gather": "Gather", "embedding": "Gather", "unsqueeze": "Unsqueeze", "squeeze": "Squeeze",
+    "dropout": "Dropout", "scaled_dot_product_attention": "Attention",
+}
+#: tf2onnx keeps TensorFlow op names in node names: resnet50/conv1_conv/Conv2D__6 is an ONNX Conv.
+_TF_TO_ONNX = {
+    "Conv2D": "Conv", "Conv3D": "Conv", "DepthwiseConv2dNative": "Conv", "Conv2DBackpropInput": "ConvTranspose",
+    "BiasAdd": "Add", "AddV2": "Add", "add": "Add", "mul": "Mul", "sub": "Sub", "truediv": "Div",
+    "FusedBatchNormV3": "BatchNormalization", "FusedBatchNorm": "BatchNormalization", "Mean": "ReduceMean",
+    "Relu6": "Clip", "BatchMatMulV2": "MatMul", "ConcatV2": "Concat", "MaxPool2d": "MaxPool",
+}
+#: Last path segment of a node name, without exporter suffixes (``_12``, ``__435``).
+_LAST_SEGMENT = re.compile(r"^(?:.*/)?(?P<op>[A-Za-z][A-Za-z0-9]*?)(?:_+\d+)*$")
+_DYNAMO = re.compile(r"^node_(?P<aten>[a-z][a-z0-9_]*?)(?:_\d+)?$")
+
+
+def op_type_from_name(name: str, known_ops: frozenset[str]) -> str | None:
+    """Guess an ONNX op type from a node name (``Conv_0``, ``/layer1/conv1/Conv``, ``node_conv2d_1``,
+    tf2onnx's ``resnet50/conv1_conv/Conv2D__6``). Used only when no ONNX model is given."""
+    m = _LAST_SEGMENT.match(name)
+    if m:
+        op = m.group("op")
+        if op in known_ops:
+            return op
+        if op in _TF_TO_ONNX:
+            return _TF_TO_ONNX[op]
+    m = _DYNAMO.match(name)
+    if m:
+        return _ATEN_TO_ONNX.get(m.group("aten"))
+    return None

@@ -1,0 +1,54 @@
+"""Options and helpers shared by the commands that read artifacts (report, tui, export)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from trtscope.analysis.session import Analysis
+
+
+def add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", nargs="?", metavar="PATH",
+                   help="a directory of artifacts (read by content), an artifact file, or a trtscope bundle")
+    p.add_argument("--layers", metavar="F", help="engine layer information (--exportLayerInfo JSON or a log)")
+    p.add_argument("--profile", metavar="F", help="per-layer profile (--exportProfile JSON or a --dumpProfile log)")
+    p.add_argument("--times", metavar="F", help="per-iteration times (--exportTimes JSON)")
+    p.add_argument("--onnx", metavar="F", help="the ONNX model (weights are not read; external data not needed)")
+    p.add_argument("--example", action="store_true", help="use the bundled real example (ResNet-18, TensorRT-RTX, H100)")
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True)
+
+
+@contextmanager
+def progress_status(enabled: bool) -> Iterator[object]:
+    """A spinner on stderr while artifacts load (only on a terminal); yields a callback for messages."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    console = stderr_console()
+    with console.status("loading artifacts…") as status:
+        yield lambda msg: status.update(msg)
+
+
+def load_from_args(args: argparse.Namespace) -> Analysis:
+    from trtscope.loader import load
+
+    with progress_status(True) as progress:
+        return load(
+            args.path,
+            layers=args.layers,
+            profile=args.profile,
+            times=args.times,
+            onnx=args.onnx,
+            example=args.example,
+            progress=progress,  # type: ignore[arg-type]
+        )

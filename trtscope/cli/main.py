@@ -1,0 +1,90 @@
+"""``trtscope`` entry point: dispatches to subcommands and turns user errors into one-line messages.
+
+Subcommand modules are imported only when their command runs, so ``trtscope --help`` stays instant and a
+missing optional dependency (textual, TensorRT, NVML) only matters to the command that needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from trtscope import __version__
+from trtscope.errors import TrtscopeError
+
+#: subcommand -> (module under trtscope.cli, one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "report": ("report", "fusion coverage and hotspots as a console report (or --json)"),
+    "tui": ("tui", "browse layers, fusion groups, hotspots and GPU activity in a terminal UI"),
+    "profile": ("profile", "build or load an engine on this GPU, time it and write a capture bundle"),
+    "export": ("export", "export tables (CSV/Parquet/JSON) or a Chrome/Perfetto trace"),
+    "nsys": ("nsys", "Nsight Systems: import an `nsys export --type sqlite` report, or print nsys commands"),
+    "doctor": ("doctor", "what this machine has (GPU, driver, CUDA, TensorRT, NVML, CUPTI, nvtx)"),
+}
+
+EPILOG = """examples:
+  trtscope report --example                 the bundled real example (no GPU needed)
+  trtscope report engine_dir/               every artifact in a directory, recognised by content
+  trtscope report --layers model.layers.json --profile model.profile.json --onnx model.onnx --top 20
+  trtscope tui capture.trtscope/
+"""
+
+
+def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``wanted`` (the command on the line) only that command's module is imported."""
+    parser = argparse.ArgumentParser(
+        prog="trtscope",
+        description="What your TensorRT engine really does on the GPU, mapped back to the ONNX model.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"trtscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, summary) in COMMANDS.items():
+        if wanted in COMMANDS and wanted != name:
+            # Only the chosen command's module is imported; the others get a bare entry for --help.
+            sub.add_parser(name, help=summary)
+            continue
+        mod = importlib.import_module(f"trtscope.cli.{module}")
+        mod.register(sub, name, summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser(argv[0] if argv else None)
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except TrtscopeError as err:
+        print(f"trtscope: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("trtscope: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `trtscope report --json | head`: the reader went away; not an error worth a message.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter shutdown quiet
+        except OSError:
+            pass
+        return 0
+    except Exception as err:  # a bug in trtscope, not in the user's input
+        if os.environ.get("TRTSCOPE_DEBUG"):
+            raise
+        print(
+            f"trtscope: internal error: {type(err).__name__}: {err} "
+            "(set TRTSCOPE_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

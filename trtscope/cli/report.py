@@ -1,0 +1,49 @@
+"""``trtscope report``: the console report, or one JSON document with --json."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from trtscope.cli.common import add_input_options, load_from_args
+
+EPILOG = """examples:
+  trtscope report --example
+  trtscope report engine_dir/ --top 20
+  trtscope report --layers model.layers.json --profile model.profile.json --onnx model.onnx
+  trtscope report capture.trtscope/ --json | jq .summary
+"""
+
+
+def register(sub: Any, name: str, summary: str) -> None:
+    p = sub.add_parser(name, help=summary, description=summary.capitalize() + ".", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_input_options(p)
+    p.add_argument("--top", type=int, default=10, metavar="N", help="rows in the hotspot tables (default 10)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of the console report")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.top < 1:
+        from trtscope.errors import TrtscopeError
+
+        raise TrtscopeError("--top must be at least 1")
+    analysis = load_from_args(args)
+    if args.example:
+        analysis.artifacts.metadata.setdefault("notes", []).append(
+            "bundled example: engine built by TensorRT-RTX on an H100, whose runtime refuses compute capability "
+            "9.0 — so this example has layer information but no per-layer times (none are invented)"
+        )
+    if args.json:
+        from trtscope.views.json_doc import dumps, report_document
+
+        sys.stdout.write(dumps(report_document(analysis, top=args.top)) + "\n")
+        return 0
+    from rich.console import Console
+
+    from trtscope.views.console.report import render_report
+
+    render_report(analysis, Console(), top=args.top)
+    return 0

@@ -1,0 +1,21 @@
+"""The bundled real example: a ResNet-18 built by TensorRT-RTX on an H100 (see its SOURCE.md)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from trtscope.errors import InputError
+
+EXAMPLE = "rtx-h100-resnet18"
+
+
+def example_dir(name: str = EXAMPLE) -> Path:
+    """Installed wheels carry it as package data; a source checkout reads it from fixtures/."""
+    packaged = Path(str(resources.files("trtscope"))) / "_examples" / name
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[1] / "fixtures" / name
+    if checkout.is_dir():
+        return checkout
+    raise InputError(str(checkout), "the bundled example is missing from this installation")

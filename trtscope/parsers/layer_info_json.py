@@ -1,0 +1,129 @@
+"""Engine layer information in JSON (IEngineInspector, ``trtexec --exportLayerInfo``), TensorRT 8.6 to 11.
+
+Accepted shapes: ``{"Layers": [...], "Bindings": [...]}`` (8.x/10), ``"I/O Tensors"`` instead of Bindings (11),
+``layers``/``LayerInfo``/``layerInfo`` keys and a bare list (as NVIDIA's TRT-11 analyzer accepts).
+``Layers`` holds objects (DETAILED) or plain strings (LAYER_NAMES_ONLY). Unknown keys are kept in ``raw``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from trtscope.errors import InputError
+from trtscope.model.artifacts import LayerInfo
+from trtscope.model.tables import LAYER_COLUMNS, TENSOR_COLUMNS, frame
+from trtscope.parsers.tensor_format import precision_of, tensor_row
+
+LAYER_LIST_KEYS = ("Layers", "layers", "LayerInfo", "layerInfo")
+IO_KEYS = ("Bindings", "I/O Tensors", "IO Tensors", "bindings")
+#: 8.x repeats the layer list per optimization profile, suffixing profile N >= 1.
+_PROFILE_SUFFIX = re.compile(r" \[profile (\d+)\]$")
+
+
+def layer_list(doc: Any) -> list[Any] | None:
+    """The layer list inside a layer-info document, or None when ``doc`` is not one."""
+    if isinstance(doc, dict):
+        for key in LAYER_LIST_KEYS:
+            if isinstance(doc.get(key), list):
+                return list(doc[key])
+        return None
+    if isinstance(doc, list) and doc:
+        first = doc[0]
+        if isinstance(first, dict) and "Name" in first and ("LayerType" in first or "Inputs" in first):
+            return doc
+    return None
+
+
+def looks_like_layer_info(doc: Any) -> bool:
+    layers = layer_list(doc)
+    if layers is None:
+        return False
+    if not layers:
+        return isinstance(doc, dict) and any(k in doc for k in IO_KEYS)
+    return all(isinstance(x, str) or (isinstance(x, dict) and "Name" in x) for x in layers[:50])
+
+
+def _bindings(doc: Any) -> list[str]:
+    if not isinstance(doc, dict):
+        return []
+    for key in IO_KEYS:
+        val = doc.get(key)
+        if isinstance(val, list):
+            out = []
+            for b in val:
+                if isinstance(b, dict):
+                    out.append(str(b.get("Name", b.get("name", ""))))
+                else:
+                    out.append(str(b))
+            return out
+    return []
+
+
+def layer_info_from_json(doc: Any, source: str | Path, *, opt_profile: int = 0) -> LayerInfo:
+    """Parse a layer-info JSON document; ``opt_profile`` picks one of 8.x's per-profile copies."""
+    layers = layer_list(doc)
+    if layers is None:
+        raise InputError(source, "not TensorRT layer information (no \"Layers\" list)")
+    rows: list[tuple[object, ...]] = []
+    tensor_rows: list[tuple[object, ...]] = []
+    raw: list[dict[str, Any]] = []
+    dropped = 0
+    detailed = any(isinstance(x, dict) for x in layers)
+    for item in layers:
+        if isinstance(item, str):
+            entry: dict[str, Any] = {"Name": item}
+        elif isinstance(item, dict):
+            entry = item
+        else:
+            raise InputError(source, f"layer entry {len(rows) + dropped} is a {type(item).__name__}, not an object")
+        name = entry.get("Name")
+        if not isinstance(name, str):
+            raise InputError(source, f"layer entry {len(rows) + dropped} has no \"Name\" string")
+        m = _PROFILE_SUFFIX.search(name)
+        if (int(m.group(1)) if m else 0) != opt_profile:
+            dropped += 1
+            continue
+        if m:
+            name = name[: m.start()]
+        index = len(rows)
+        out_dtypes = []
+        for direction, key in (("input", "Inputs"), ("output", "Outputs"), ("constant", "Constants")):
+            tensors = entry.get(key)
+            if not isinstance(tensors, list):
+                continue
+            for pos, t in enumerate(tensors):
+                row = tensor_row(index, direction, pos, t)
+                tensor_rows.append(row)
+                if direction == "output":
+                    out_dtypes.append(row[6])  # type: ignore[arg-type]
+        stream = entry.get("StreamId")
+        metadata = entry.get("Metadata")
+        rows.append(
+            (
+                index,
+                name,
+                str(entry.get("LayerType", "") or ""),
+                entry.get("ParameterType"),
+                entry.get("Origin"),
+                entry.get("TacticName"),
+                None if entry.get("TacticValue") is None else str(entry.get("TacticValue")),
+                stream if isinstance(stream, int) else None,
+                metadata if isinstance(metadata, str) and metadata else None,
+                precision_of(out_dtypes),  # type: ignore[arg-type]
+            )
+        )
+        if detailed:
+            raw.append(entry)
+    if not rows and dropped:
+        raise InputError(source, f"no layers for optimization profile {opt_profile}")
+    return LayerInfo(
+        layers=frame(rows, LAYER_COLUMNS),
+        tensors=frame(tensor_rows, TENSOR_COLUMNS),
+        bindings=_bindings(doc),
+        detail="detailed" if detailed else "names",
+        source=str(source),
+        raw=raw,
+        dropped_profiles=dropped,
+    )
