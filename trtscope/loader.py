@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from trtscope.errors import InputError
 from trtscope.model.artifacts import Artifacts, LayerInfo, LayerProfile, SourceFile
 from trtscope.parsers.detect import Sniffed, sniff
-from trtscope.parsers.onnx_graph import read_onnx_graph
+from trtscope.parsers.onnx_graph import PendingGraph, looks_like_onnx
 
 if TYPE_CHECKING:
     from trtscope.analysis.session import Analysis
@@ -35,9 +35,9 @@ def match_score(info: LayerInfo, profile: LayerProfile) -> float:
     if profile.times.empty:
         return 0.0
     layers = info.layers
-    keys = set(zip(layers["name"], layers.groupby("name", sort=False).cumcount(), strict=True))
+    keys = set(zip(layers["name"].tolist(), layers.groupby("name", sort=False).cumcount().tolist(), strict=True))
     prof = profile.times
-    hits = sum(1 for k in zip(prof["name"], prof["occurrence"], strict=True) if k in keys)
+    hits = sum(1 for k in zip(prof["name"].tolist(), prof["occurrence"].tolist(), strict=True) if k in keys)
     return hits / len(prof)
 
 
@@ -52,14 +52,26 @@ def _describe(s: Sniffed) -> str:
     return ", ".join(bits)
 
 
-def _sniff_dir(directory: Path, warnings: list[str], progress: Progress | None) -> tuple[list[Sniffed], list[Path]]:
-    found: list[Sniffed] = []
-    onnx_files: list[Path] = []
+def _list_dir(directory: Path) -> tuple[list[Path], list[Path]]:
+    """(ONNX models, other files) of a directory, told apart by their first bytes."""
     try:
         entries = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
     except OSError as err:
         raise InputError(directory, f"cannot list directory ({err.strerror or err})") from err
+    onnx_files, others = [], []
     for p in entries:
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(16)
+        except OSError:
+            head = b""
+        (onnx_files if looks_like_onnx(head) or p.suffix.lower() == ".onnx" else others).append(p)
+    return onnx_files, others
+
+
+def _sniff_files(files: list[Path], warnings: list[str], progress: Progress | None) -> list[Sniffed]:
+    found: list[Sniffed] = []
+    for p in files:
         if progress:
             progress(f"reading {p.name}")
         try:
@@ -68,11 +80,9 @@ def _sniff_dir(directory: Path, warnings: list[str], progress: Progress | None) 
             warnings.append(f"skipped {err}")
             continue
         warnings.extend(s.warnings)
-        if "onnx" in s.kinds:
-            onnx_files.append(p)
-        elif s.kinds:
+        if s.kinds:
             found.append(s)
-    return found, onnx_files
+    return found
 
 
 def _require(s: Sniffed, kind: str, what: str) -> None:
@@ -102,6 +112,7 @@ def load_artifacts(
     warnings = art.warnings
     sniffed: list[Sniffed] = []
     onnx_candidates: list[Path] = []
+    pending: PendingGraph | None = PendingGraph(onnx) if onnx is not None else None
 
     if path is not None:
         p = Path(path)
@@ -115,7 +126,11 @@ def load_artifacts(
             art = read_bundle(p)
             warnings = art.warnings
         elif p.is_dir():
-            sniffed, onnx_candidates = _sniff_dir(p, warnings, progress)
+            onnx_candidates, others = _list_dir(p)
+            if onnx is None and onnx_candidates:
+                # the ONNX walk overlaps the JSON parsing below (a worker process, on large graphs)
+                pending = PendingGraph(onnx_candidates[0])
+            sniffed = _sniff_files(others, warnings, progress)
             if not sniffed and not onnx_candidates:
                 raise InputError(p, "no TensorRT artifacts found in this directory")
         else:
@@ -153,8 +168,24 @@ def load_artifacts(
     if onnx_candidates:
         if progress:
             progress(f"reading ONNX graph {onnx_candidates[0].name}")
-        art.onnx = read_onnx_graph(onnx_candidates[0])
+        if pending is None or pending.path != onnx_candidates[0]:
+            pending = PendingGraph(onnx_candidates[0])
+        art.onnx = pending.result()
         art.sources.append(SourceFile(str(onnx_candidates[0]), "onnx", f"{len(art.onnx.nodes)} nodes"))
+    info = art.layer_info
+    if info is not None and info.detail == "names":
+        warnings.append(
+            f"{info.source} has layer names only (the engine was built with profiling verbosity "
+            "LAYER_NAMES_ONLY): no layer types, tactics, tensors or ONNX Metadata; ONNX nodes are inferred from "
+            "the names. Rebuild with --profilingVerbosity=detailed for the full picture"
+        )
+    elif info is not None and info.detail == "legacy_log":
+        warnings.append(
+            f"{info.source}: layer listing from a verbose build log's 'Engine Layer Information' (no Metadata, "
+            "no tactic names); export the layer information (trtexec --exportLayerInfo) for exact ONNX mapping"
+        )
+    if art.layer_info is None and art.profile is not None:
+        warnings.append("no layer information: layers and their ONNX nodes are inferred from the profile's names")
     if art.layer_info is None and art.profile is None:
         where = path if path is not None else (layers or profile or times or onnx)
         raise InputError(str(where), "no layer information and no per-layer profile found: nothing to analyse "

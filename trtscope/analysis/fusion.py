@@ -57,16 +57,28 @@ class _Graph:
         self.op_types = g.nodes["op_type"].tolist()
         self._producer: dict[str, int] | None = None
         self._consumers: dict[str, list[int]] | None = None
+        # name pieces that look like ONNX nodes, found / not found in this graph (a wrong-model check)
+        self.matched = 0
+        self.unmatched = 0
 
     def _edges(self) -> None:
+        e = self.g.edges
         producer: dict[str, int] = {}
         consumers: dict[str, list[int]] = {}
-        for i, (ins, outs) in enumerate(zip(self.g.nodes["inputs"], self.g.nodes["outputs"], strict=True)):
-            for t in outs:
-                producer[t] = i
-            for t in ins:
-                consumers.setdefault(t, []).append(i)
+        outs = e[e["direction"] == "output"]
+        for t, i in zip(outs["tensor"].tolist(), outs["node_index"].tolist(), strict=True):
+            producer[t] = i
+        ins = e[e["direction"] == "input"]
+        for t, i in zip(ins["tensor"].tolist(), ins["node_index"].tolist(), strict=True):
+            consumers.setdefault(t, []).append(i)
         self._producer, self._consumers = producer, consumers
+        # per-node tensor lists, for walking the graph
+        self._outs: dict[int, list[str]] = {}
+        self._ins: dict[int, list[str]] = {}
+        for t, i in zip(outs["tensor"].tolist(), outs["node_index"].tolist(), strict=True):
+            self._outs.setdefault(i, []).append(t)
+        for t, i in zip(ins["tensor"].tolist(), ins["node_index"].tolist(), strict=True):
+            self._ins.setdefault(i, []).append(t)
 
     @property
     def producer(self) -> dict[str, int]:
@@ -95,14 +107,14 @@ class _Graph:
         """Nodes on paths from ``first`` to ``last`` (descendants of first that are ancestors of last)."""
         if first > last:
             first, last = last, first
-        outs = self.g.nodes["outputs"]
-        ins = self.g.nodes["inputs"]
+        consumers, producer = self.consumers, self.producer
+        outs, ins = self._outs, self._ins
         down = {first}
         queue = deque([first])
         while queue:
             i = queue.popleft()
-            for t in outs.iat[i]:
-                for j in self.consumers.get(t, ()):
+            for t in outs.get(i, ()):
+                for j in consumers.get(t, ()):
                     if j <= last and j not in down:
                         down.add(j)
                         queue.append(j)
@@ -112,8 +124,8 @@ class _Graph:
         queue = deque([last])
         while queue:
             i = queue.popleft()
-            for t in ins.iat[i]:
-                j = self.producer.get(t)
+            for t in ins.get(i, ()):
+                j = producer.get(t)
                 if j is not None and j >= first and j not in up and j in down:
                     up.add(j)
                     queue.append(j)
@@ -145,8 +157,8 @@ def _join_profile(layers: pd.DataFrame, profile: LayerProfile | None, warnings: 
     prof["profiled"] = True
     merged = layers.merge(prof, on=["name", "occurrence"], how="left", sort=False)
     merged["profiled"] = merged["profiled"].eq(True)
-    key = set(zip(layers["name"], layers["occurrence"], strict=True))
-    extra = prof[[k not in key for k in zip(prof["name"], prof["occurrence"], strict=True)]]
+    key = set(zip(layers["name"].tolist(), layers["occurrence"].tolist(), strict=True))
+    extra = prof[[k not in key for k in zip(prof["name"].tolist(), prof["occurrence"].tolist(), strict=True)]]
     if len(extra) and layers["in_layer_info"].any():
         warnings.append(
             f"{len(extra)} profiled layers are not in the layer information (listed as profile-only layers): "
@@ -180,11 +192,10 @@ def _layer_nodes(
         if entries:
             out: dict[str, None] = {}
             for e in entries:
-                cands = nm.entry_candidates(e)
-                pick = cands[0]
-                if graph is not None:
-                    pick = next((c for c in cands if c in graph.index), cands[0])
-                out.setdefault(pick, None)
+                if " | " in e:  # an ONNX local function: prefer the name the graph knows (the caller)
+                    cands = nm.entry_candidates(e)
+                    e = next((c for c in cands if c in graph.index), cands[0]) if graph is not None else cands[0]
+                out[e] = None
             return list(out), "metadata"
     if nm.reformat_target(name) is not None or origin == "REFORMAT":
         return [], "inserted"
@@ -213,7 +224,11 @@ def _layer_nodes(
         return ([] if nm.is_internal_name(src) else [src]), "myelin_name"
     parts = nm.name_parts(name)
     if graph is not None:
-        return list(dict.fromkeys(p for p in parts if p in graph.index)), "name"
+        hits = [p for p in parts if p in graph.index]
+        if len(hits) < len(parts):
+            graph.unmatched += len(_node_like([p for p in parts if p not in graph.index]))
+        graph.matched += len(hits)
+        return list(dict.fromkeys(hits)), "name"
     return list(dict.fromkeys(_node_like(parts))), "name"
 
 
@@ -230,164 +245,183 @@ def _is_myelin(name: str, ltype: str) -> tuple[bool, str | None]:
     return False, None
 
 
+def _layer_kind(name: str, ltype: str, origin: str | None, nodes: list[str], myelin: bool, op_of: OpLookup) -> str:
+    """Kinds are decided in KINDS order: what TensorRT inserted first, then what runs ONNX work."""
+    if origin == "QDQ" or (nodes and ltype in ("Reformat", "NoOp", "") and all(op_of(n) in QDQ_OPS for n in nodes)):
+        return "qdq"
+    if origin == "REFORMAT" or nm.reformat_target(name) is not None:
+        return "reformat"
+    if ltype in NOOP_TYPES:
+        return "noop"
+    if myelin:
+        return "myelin"
+    if len(nodes) >= 2:
+        return "fused"
+    return "single" if nodes else "other"
+
+
+class OpLookup:
+    """Op type of a node name: from the ONNX graph, else guessed from the name (cached)."""
+
+    def __init__(self, graph: _Graph | None) -> None:
+        self.graph = graph
+        self.guessed: dict[str, str | None] = {}
+
+    def __call__(self, name: str) -> str | None:
+        g = self.graph
+        if g is not None:
+            i = g.index.get(name)
+            if i is not None:
+                return g.op_types[i]  # type: ignore[no-any-return]
+        if name not in self.guessed:
+            self.guessed[name] = nm.op_type_from_name(name, KNOWN_OPS)
+        return self.guessed[name]
+
+
+_MYELIN, _FUSED, _LIVE = 1, 2, 4
+
+
 def analyze_fusion(
     info: LayerInfo | None, profile: LayerProfile | None, onnx: OnnxGraph | None
 ) -> FusionResult:
+    """One pass over the layers builds the mapping, the layer kinds and every node's flags.
+
+    Plain dicts and lists, not pandas group-bys: keys are names, and 20,000 layers x 100,000 nodes must
+    stay well under a second.
+    """
     warnings: list[str] = []
     layers = _base_layers(info, profile)
     layers = _join_profile(layers, profile, warnings)
     graph = _Graph(onnx) if onnx is not None else None
     foreign = info.foreign_nodes if info is not None else {}
+    op_of = OpLookup(graph)
 
     map_layer: list[int] = []
     map_node: list[str] = []
     map_source: list[str] = []
+    map_layer_name: list[str] = []
     node_lists: list[list[str]] = []
     sources: list[str] = []
     regions: list[str | None] = []
-    is_myelin: list[bool] = []
+    kinds: list[str] = []
     targets: list[str | None] = []
+    node_flags: dict[str, int] = {}
+    node_layers: dict[str, list[int]] = {}
     for idx, name, md, origin, ltype in zip(
-        layers["index"], layers["name"], layers["metadata"], layers["origin"], layers["type"], strict=True
+        layers["index"].tolist(), layers["name"].tolist(), layers["metadata"].tolist(), layers["origin"].tolist(),
+        layers["type"].tolist(), strict=True
     ):
         md = md if isinstance(md, str) else None
         origin = origin if isinstance(origin, str) else None
         ltype = ltype if isinstance(ltype, str) else ""
         nodes, src = _layer_nodes(name, md, origin, graph, foreign, warnings)
+        myel, region = _is_myelin(name, ltype)
+        kind = _layer_kind(name, ltype, origin, nodes, myel, op_of)
+        rt = nm.reformat_target(name)
         node_lists.append(nodes)
         sources.append(src)
-        myel, region = _is_myelin(name, ltype)
-        is_myelin.append(myel)
         regions.append(region)
-        rt = nm.reformat_target(name)
+        kinds.append(kind)
         targets.append(rt[2] if rt else None)
+        flags = 0
+        if kind != "noop":
+            flags = _LIVE | (_MYELIN if kind == "myelin" else 0) | (_FUSED if len(nodes) >= 2 else 0)
         for n in nodes:
             map_layer.append(idx)
             map_node.append(n)
             map_source.append(src)
+            map_layer_name.append(name)
+            node_flags[n] = node_flags.get(n, 0) | flags
+            node_layers.setdefault(n, []).append(idx)
 
     layers["onnx_nodes"] = node_lists
     layers["n_onnx_nodes"] = np.fromiter((len(x) for x in node_lists), dtype=np.int64, count=len(node_lists))
     layers["mapping_source"] = sources
     layers["myelin_region"] = regions
     layers["reformat_target"] = targets
+    layers["kind"] = kinds
 
-    mapping = pd.DataFrame({"layer_index": map_layer, "node_name": map_node, "source": map_source})
-    mapping["layer_name"] = layers.set_index("index")["name"].reindex(mapping["layer_index"]).to_numpy()
-
-    nodes = _node_table(onnx, mapping, warnings)
-    op_of = dict(zip(nodes["name"], nodes["op_type"], strict=True))
-    layers["kind"] = _kinds(layers, is_myelin, op_of)
-    _statuses(nodes, mapping, layers)
-    mapping["in_onnx"] = mapping["node_name"].isin(set(onnx.nodes["name"])) if onnx is not None else False
-    return FusionResult(layers=layers, onnx_nodes=nodes, mapping=mapping[
-        ["layer_index", "layer_name", "node_name", "source", "in_onnx"]], warnings=_dedupe(warnings))
+    known = graph.index if graph is not None else {}
+    mapping = pd.DataFrame(
+        {
+            "layer_index": np.asarray(map_layer, dtype=np.int64),
+            "layer_name": pd.Series(map_layer_name, dtype=object),
+            "node_name": pd.Series(map_node, dtype=object),
+            "source": pd.Series(map_source, dtype=object),
+            "in_onnx": np.fromiter((n in known for n in map_node), dtype=bool, count=len(map_node)),
+        }
+    )
+    if graph is not None and graph.unmatched > graph.matched:
+        warnings.append(
+            f"{graph.unmatched} layer-name pieces that look like ONNX node names are not in {graph.g.source} "
+            f"(only {graph.matched} are): is it the model this engine was built from?"
+        )
+    nodes_df = _node_table(onnx, node_layers, op_of, warnings)
+    _statuses(nodes_df, node_flags, node_layers)
+    return FusionResult(layers=layers, onnx_nodes=nodes_df, mapping=mapping, warnings=_dedupe(warnings))
 
 
 def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _node_table(onnx: OnnxGraph | None, mapping: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+def _node_table(
+    onnx: OnnxGraph | None, node_layers: dict[str, list[int]], op_of: OpLookup, warnings: list[str]
+) -> pd.DataFrame:
+    """ONNX nodes: the graph's when given (plus engine-referenced names missing from it), else those the
+    engine names, with op types guessed from the names."""
     if onnx is not None:
-        nodes = onnx.nodes[["index", "name", "op_type", "domain"]].copy()
-        nodes["op_type_source"] = "onnx"
-        nodes["in_onnx"] = True
-        known = set(nodes["name"])
-        missing = [n for n in dict.fromkeys(mapping["node_name"]) if n not in known]
+        names = onnx.nodes["name"].tolist()
+        known = set(names)
+        missing = [n for n in node_layers if n not in known]
+        ops = onnx.nodes["op_type"].tolist()
+        domains = onnx.nodes["domain"].tolist()
         if missing:
-            referenced = mapping["node_name"].nunique()
             warnings.append(
-                f"{len(missing)} of {referenced} ONNX node names the engine references are not in {onnx.source} "
-                f"(a different model version?): " + ", ".join(repr(n) for n in missing[:3])
+                f"{len(missing)} of {len(node_layers)} ONNX node names the engine references are not in "
+                f"{onnx.source} (a different model version?): " + ", ".join(repr(n) for n in missing[:3])
                 + (" ..." if len(missing) > 3 else "")
             )
-            extra = pd.DataFrame(
-                {
-                    "index": np.arange(len(nodes), len(nodes) + len(missing)),
-                    "name": missing,
-                    "op_type": [nm.op_type_from_name(n, KNOWN_OPS) for n in missing],
-                    "domain": "",
-                    "op_type_source": "name",
-                    "in_onnx": False,
-                }
-            )
-            nodes = pd.concat([nodes, extra], ignore_index=True)
+        op_src = ["onnx"] * len(names) + ["name"] * len(missing)
+        in_onnx = [True] * len(names) + [False] * len(missing)
+        names = names + missing
+        ops = ops + [op_of(n) for n in missing]
+        domains = domains + [""] * len(missing)
     else:
-        names = list(dict.fromkeys(mapping["node_name"]))
-        nodes = pd.DataFrame(
-            {
-                "index": np.arange(len(names)),
-                "name": names,
-                "op_type": [nm.op_type_from_name(n, KNOWN_OPS) for n in names],
-                "domain": "",
-                "in_onnx": False,
-            }
-        )
-        nodes["op_type_source"] = np.where(nodes["op_type"].notna(), "name", None)
-    nodes["node_class"] = [node_class(op if isinstance(op, str) else None) for op in nodes["op_type"]]
-    return nodes
-
-
-def _kinds(layers: pd.DataFrame, is_myelin: list[bool], op_of: dict[str, object]) -> list[str]:
-    kinds = []
-    for name, ltype, origin, nodes, myel in zip(
-        layers["name"], layers["type"], layers["origin"], layers["onnx_nodes"], is_myelin, strict=True
-    ):
-        ltype = ltype if isinstance(ltype, str) else ""
-        origin = origin if isinstance(origin, str) else None
-        all_qdq = bool(nodes) and all(op_of.get(n) in QDQ_OPS for n in nodes)
-        if origin == "QDQ" or (all_qdq and ltype in ("Reformat", "NoOp", "")):
-            kinds.append("qdq")
-        elif origin == "REFORMAT" or nm.reformat_target(name) is not None:
-            kinds.append("reformat")
-        elif ltype in NOOP_TYPES:
-            kinds.append("noop")
-        elif myel:
-            kinds.append("myelin")
-        elif len(nodes) >= 2:
-            kinds.append("fused")
-        elif len(nodes) == 1:
-            kinds.append("single")
-        else:
-            kinds.append("other")
-    return kinds
-
-
-def _statuses(nodes: pd.DataFrame, mapping: pd.DataFrame, layers: pd.DataFrame) -> None:
-    """Fill status / reason / fused / layer list per node (vectorised over the mapping)."""
-    lk = layers.set_index("index")
-    m = mapping[["layer_index", "node_name"]].copy()
-    m["kind"] = lk["kind"].reindex(m["layer_index"]).to_numpy()
-    m["n"] = lk["n_onnx_nodes"].reindex(m["layer_index"]).to_numpy()
-    m["is_myelin"] = m["kind"].eq("myelin")
-    # A node is fused when it shares a running layer (one kernel launch) with another ONNX node. That holds
-    # for 8.x's opaque Myelin layers and for 10+'s expanded ones alike.
-    m["is_fused"] = (m["n"] >= 2) & ~m["kind"].eq("noop")
-    m["is_live"] = ~m["kind"].eq("noop")
-    g = m.groupby("node_name", sort=False)
-    agg = pd.DataFrame(
+        names = list(node_layers)
+        ops = [op_of(n) for n in names]
+        domains = [""] * len(names)
+        op_src = ["name" if op is not None else None for op in ops]
+        in_onnx = [False] * len(names)
+    return pd.DataFrame(
         {
-            "any_myelin": g["is_myelin"].any(),
-            "any_fused": g["is_fused"].any(),
-            "any_live": g["is_live"].any(),
-            "layer_indices": g["layer_index"].agg(list),
+            "index": np.arange(len(names), dtype=np.int64),
+            "name": pd.Series(names, dtype=object),
+            "op_type": pd.Series(ops, dtype=object),
+            "domain": pd.Series(domains, dtype=object),
+            "op_type_source": pd.Series(op_src, dtype=object),
+            "in_onnx": np.asarray(in_onnx, dtype=bool),
+            "node_class": pd.Series([node_class(op) for op in ops], dtype=object),
         }
     )
-    a = agg.reindex(nodes["name"])
-    present = a["layer_indices"].notna().to_numpy()
-    any_myelin = a["any_myelin"].eq(True).to_numpy()
-    any_fused = a["any_fused"].eq(True).to_numpy()
-    any_live = a["any_live"].eq(True).to_numpy()
-    status = np.select(
-        [~present, ~any_live, any_myelin, any_fused], ["absent", "absent", "myelin", "fused"], default="alone"
-    )
-    reason = np.select(
-        [~present, ~any_live], ["folded or eliminated (in no engine layer)", "eliminated (only in no-op layers)"],
+
+
+def _statuses(nodes: pd.DataFrame, flags: dict[str, int], node_layers: dict[str, list[int]]) -> None:
+    """Fill status / reason / fused / layer list per node from the flags gathered over the layers."""
+    names = nodes["name"].tolist()
+    f = np.fromiter((flags.get(n, -1) for n in names), dtype=np.int64, count=len(names))
+    present = f >= 0
+    live = present & ((f & _LIVE) != 0)
+    myelin = (f & _MYELIN) != 0
+    fused = live & ((f & _FUSED) != 0)
+    nodes["status"] = np.select(
+        [~present, ~live, myelin, fused], ["absent", "absent", "myelin", "fused"], default="alone"
+    ).astype(object)
+    nodes["reason"] = np.select(
+        [~present, ~live], ["folded or eliminated (in no engine layer)", "eliminated (only in no-op layers)"],
         default="",
-    )
-    nodes["status"] = status
-    nodes["reason"] = reason
-    nodes["fused"] = any_fused & any_live
-    nodes["layer_indices"] = [x if isinstance(x, list) else [] for x in a["layer_indices"]]
-    nodes["n_layers"] = [len(x) for x in nodes["layer_indices"]]
+    ).astype(object)
+    nodes["fused"] = fused
+    empty: list[int] = []
+    nodes["layer_indices"] = pd.Series([node_layers.get(n, empty) for n in names], dtype=object)
+    nodes["n_layers"] = np.fromiter((len(node_layers.get(n, empty)) for n in names), dtype=np.int64, count=len(names))

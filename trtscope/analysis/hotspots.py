@@ -78,8 +78,8 @@ def op_type_hotspots(nodes: pd.DataFrame, layers: pd.DataFrame, total_ms: float 
 
 def unfused_hotspots(layers: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
     """Layers made from one ONNX compute node (plain, or a single-node Myelin layer), ranked by time."""
-    op_of = dict(zip(nodes["name"], nodes["op_type"], strict=True))
-    cls_of = dict(zip(nodes["name"], nodes["node_class"], strict=True))
+    op_of = dict(zip(nodes["name"].tolist(), nodes["op_type"].tolist(), strict=True))
+    cls_of = dict(zip(nodes["name"].tolist(), nodes["node_class"].tolist(), strict=True))
     single = layers[layers["kind"].isin(["single", "myelin"]) & layers["n_onnx_nodes"].eq(1)].copy()
     single["onnx_node"] = [x[0] for x in single["onnx_nodes"]]
     single["op_type"] = single["onnx_node"].map(op_of)

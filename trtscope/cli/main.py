@@ -44,7 +44,7 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trtscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, summary) in COMMANDS.items():
-        if wanted in COMMANDS and wanted != name:
+        if wanted != name:
             # Only the chosen command's module is imported; the others get a bare entry for --help.
             sub.add_parser(name, help=summary)
             continue

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from trtscope.model.tensors import tensors_from_entries
 from trtscope.model.tables import (
     KERNEL_COLUMNS,
     NVML_SAMPLE_COLUMNS,
@@ -28,7 +29,6 @@ class LayerInfo:
     """Engine layers as TensorRT described them."""
 
     layers: pd.DataFrame  # LAYER_COLUMNS
-    tensors: pd.DataFrame  # TENSOR_COLUMNS
     bindings: list[str]
     detail: LayerDetail
     source: str
@@ -38,6 +38,14 @@ class LayerInfo:
     foreign_nodes: dict[str, list[str]] = field(default_factory=dict)
     #: Layers dropped while reading (other optimization profiles), for the report's notes.
     dropped_profiles: int = 0
+    _tensors: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def tensors(self) -> pd.DataFrame:
+        """TENSOR_COLUMNS for every layer; built on first use from ``raw``."""
+        if self._tensors is None:
+            self._tensors = tensors_from_entries(self.raw)
+        return self._tensors
 
 
 @dataclass
@@ -55,6 +63,7 @@ class OnnxGraph:
     """The ONNX model's node graph (no weights)."""
 
     nodes: pd.DataFrame  # ONNX_NODE_COLUMNS
+    edges: pd.DataFrame  # ONNX_EDGE_COLUMNS
     initializers: frozenset[str]
     inputs: list[str]
     outputs: list[str]

@@ -72,8 +72,14 @@ ONNX_NODE_COLUMNS: tuple[str, ...] = (
     "name",
     "op_type",
     "domain",
-    "inputs",  # list[str] of tensor names
-    "outputs",  # list[str]
+)
+
+#: The ONNX graph's edges, long format: one row per (node, input or output tensor).
+ONNX_EDGE_COLUMNS: tuple[str, ...] = (
+    "node_index",
+    "direction",  # "input" | "output"
+    "position",
+    "tensor",
 )
 
 # --- timelines (capture bundles, Nsight Systems imports) ---------------------------------------------------
@@ -126,6 +132,19 @@ NVML_SAMPLE_COLUMNS: tuple[str, ...] = (
 )
 
 
+def object_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """Store text columns as Python objects, in pandas 2 and 3 alike.
+
+    pandas 3 infers Arrow-backed strings, whose element-wise access from Python (the name matching this
+    tool does per layer and per node) is several times slower; the tables here favour that access.
+    """
+    for c in df.columns:
+        col = df[c]
+        if col.dtype != object and pd.api.types.is_string_dtype(col.dtype):
+            df[c] = col.astype(object).where(col.notna(), None)  # missing text is None, not NaN
+    return df
+
+
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     """A zero-row table with the given columns (object dtype), so consumers never special-case None."""
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
@@ -136,7 +155,7 @@ def frame(rows: Iterable[Sequence[object]], columns: Sequence[str]) -> pd.DataFr
     rows = list(rows)
     if not rows:
         return empty_frame(columns)
-    return pd.DataFrame.from_records(rows, columns=list(columns))
+    return object_strings(pd.DataFrame.from_records(rows, columns=list(columns)))
 
 
 def ensure_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

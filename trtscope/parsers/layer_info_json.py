@@ -13,8 +13,7 @@ from typing import Any
 
 from trtscope.errors import InputError
 from trtscope.model.artifacts import LayerInfo
-from trtscope.model.tables import LAYER_COLUMNS, TENSOR_COLUMNS, frame
-from trtscope.parsers.tensor_format import precision_of, tensor_row
+from trtscope.parsers.layer_entries import layer_info_from_entries
 
 LAYER_LIST_KEYS = ("Layers", "layers", "LayerInfo", "layerInfo")
 IO_KEYS = ("Bindings", "I/O Tensors", "IO Tensors", "bindings")
@@ -40,6 +39,8 @@ def looks_like_layer_info(doc: Any) -> bool:
     layers = layer_list(doc)
     if layers is None:
         return False
+    if isinstance(doc, dict) and isinstance(doc.get("Layers"), list):
+        return True  # malformed entries are reported by the parser, naming the entry
     if not layers:
         return isinstance(doc, dict) and any(k in doc for k in IO_KEYS)
     return all(isinstance(x, str) or (isinstance(x, dict) and "Name" in x) for x in layers[:50])
@@ -66,64 +67,33 @@ def layer_info_from_json(doc: Any, source: str | Path, *, opt_profile: int = 0) 
     layers = layer_list(doc)
     if layers is None:
         raise InputError(source, "not TensorRT layer information (no \"Layers\" list)")
-    rows: list[tuple[object, ...]] = []
-    tensor_rows: list[tuple[object, ...]] = []
-    raw: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
     dropped = 0
     detailed = any(isinstance(x, dict) for x in layers)
-    for item in layers:
+    for i, item in enumerate(layers):
         if isinstance(item, str):
             entry: dict[str, Any] = {"Name": item}
         elif isinstance(item, dict):
             entry = item
         else:
-            raise InputError(source, f"layer entry {len(rows) + dropped} is a {type(item).__name__}, not an object")
+            raise InputError(source, f"layer entry {i} is a {type(item).__name__}, not an object")
         name = entry.get("Name")
         if not isinstance(name, str):
-            raise InputError(source, f"layer entry {len(rows) + dropped} has no \"Name\" string")
-        m = _PROFILE_SUFFIX.search(name)
-        if (int(m.group(1)) if m else 0) != opt_profile:
+            raise InputError(source, f"layer entry {i} has no \"Name\" string")
+        if name.endswith("]") and " [profile " in name:
+            m = _PROFILE_SUFFIX.search(name)
+            if m:
+                if int(m.group(1)) != opt_profile:
+                    dropped += 1
+                    continue
+                entry = {**entry, "Name": name[: m.start()]}
+        elif opt_profile != 0:
             dropped += 1
             continue
-        if m:
-            name = name[: m.start()]
-        index = len(rows)
-        out_dtypes = []
-        for direction, key in (("input", "Inputs"), ("output", "Outputs"), ("constant", "Constants")):
-            tensors = entry.get(key)
-            if not isinstance(tensors, list):
-                continue
-            for pos, t in enumerate(tensors):
-                row = tensor_row(index, direction, pos, t)
-                tensor_rows.append(row)
-                if direction == "output":
-                    out_dtypes.append(row[6])  # type: ignore[arg-type]
-        stream = entry.get("StreamId")
-        metadata = entry.get("Metadata")
-        rows.append(
-            (
-                index,
-                name,
-                str(entry.get("LayerType", "") or ""),
-                entry.get("ParameterType"),
-                entry.get("Origin"),
-                entry.get("TacticName"),
-                None if entry.get("TacticValue") is None else str(entry.get("TacticValue")),
-                stream if isinstance(stream, int) else None,
-                metadata if isinstance(metadata, str) and metadata else None,
-                precision_of(out_dtypes),  # type: ignore[arg-type]
-            )
-        )
-        if detailed:
-            raw.append(entry)
-    if not rows and dropped:
+        entries.append(entry)
+    if not entries and dropped:
         raise InputError(source, f"no layers for optimization profile {opt_profile}")
-    return LayerInfo(
-        layers=frame(rows, LAYER_COLUMNS),
-        tensors=frame(tensor_rows, TENSOR_COLUMNS),
-        bindings=_bindings(doc),
-        detail="detailed" if detailed else "names",
-        source=str(source),
-        raw=raw,
-        dropped_profiles=dropped,
+    bindings = [b for b in _bindings(doc) if not _PROFILE_SUFFIX.search(b)]
+    return layer_info_from_entries(
+        entries, source, "detailed" if detailed else "names", bindings=bindings, dropped_profiles=dropped
     )

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from trtscope.model.artifacts import LayerInfo
-from trtscope.model.tables import LAYER_COLUMNS, TENSOR_COLUMNS, frame
-from trtscope.parsers.tensor_format import precision_of, tensor_row
+from trtscope.parsers.layer_entries import layer_info_from_entries
 
 #: Log line prefixes: "[07/07/2026-02:11:38] [I] ", "[V] [TRT] ", "[TRT] [V] " ...
 _LOG_PREFIX = re.compile(r"^(?:\[[^\]\n]{1,40}\]\s*)+")
@@ -224,50 +223,6 @@ def foreign_node_metadata(lines: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def layer_info_from_entries(
-    entries: list[dict[str, Any]], source: str | Path, detail: str, foreign: dict[str, list[str]] | None = None
-) -> LayerInfo:
-    rows: list[tuple[object, ...]] = []
-    tensor_rows: list[tuple[object, ...]] = []
-    for index, e in enumerate(entries):
-        out_dtypes = []
-        for direction, key in (("input", "Inputs"), ("output", "Outputs"), ("constant", "Constants")):
-            ts = e.get(key)
-            if not isinstance(ts, list):
-                continue
-            for pos, t in enumerate(ts):
-                row = tensor_row(index, direction, pos, t)
-                tensor_rows.append(row)
-                if direction == "output":
-                    out_dtypes.append(row[6])
-        stream = e.get("StreamId")
-        metadata = e.get("Metadata")
-        tactic_value = e.get("TacticValue")
-        rows.append(
-            (
-                index,
-                e["Name"],
-                str(e.get("LayerType", "") or ""),
-                e.get("ParameterType"),
-                e.get("Origin"),
-                None if e.get("TacticName") is None else str(e.get("TacticName")),
-                None if tactic_value is None else str(tactic_value),
-                stream if isinstance(stream, int) else None,
-                metadata if isinstance(metadata, str) and metadata else None,
-                precision_of(out_dtypes),  # type: ignore[arg-type]
-            )
-        )
-    return LayerInfo(
-        layers=frame(rows, LAYER_COLUMNS),
-        tensors=frame(tensor_rows, TENSOR_COLUMNS),
-        bindings=[],
-        detail=detail,
-        source=str(source),
-        raw=entries if detail == "oneline" else [],
-        foreign_nodes=foreign or {},
-    )
-
-
 def layer_info_from_log(text: str, source: str | Path) -> tuple[LayerInfo | None, list[str]]:
     """The best layer listing in a log (ONELINE beats the legacy list), and warnings about the choice."""
     lines = log_lines(text)
@@ -281,13 +236,12 @@ def layer_info_from_log(text: str, source: str | Path) -> tuple[LayerInfo | None
                 f"({len(sections[-1])} layers)"
             )
         entries = [parse_oneline(line) for line in sections[-1]]
-        info = layer_info_from_entries(entries, source, "oneline", foreign)
-        info.bindings = _bindings_after(lines)
-        return info, warnings
+        return layer_info_from_entries(entries, source, "oneline", bindings=_bindings_after(lines),
+                                       foreign=foreign), warnings
     legacy = _legacy_section(lines)
     if legacy:
         entries = [e for e in (parse_legacy_line(line) for line in legacy) if e is not None]
-        return layer_info_from_entries(entries, source, "legacy_log", foreign), warnings
+        return layer_info_from_entries(entries, source, "legacy_log", foreign=foreign), warnings
     return None, warnings
 
 

@@ -13,10 +13,17 @@ SparseTensorProto{values=1}; ValueInfoProto{name=1}; OperatorSetIdProto{domain=1
 
 from __future__ import annotations
 
+import json
 import mmap
+import multiprocessing as mp
+import os
+import warnings
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trtscope.errors import InputError
@@ -89,8 +96,11 @@ class _Reader:
         self.names: list[str] = []
         self.ops: list[str] = []
         self.domains: list[str] = []
-        self.inputs: list[list[str]] = []
-        self.outputs: list[list[str]] = []
+        # Edges, flat: the tensor names of every node's inputs (outputs) in node order, and how many per node.
+        self.in_flat: list[str] = []
+        self.in_counts: list[int] = []
+        self.out_flat: list[str] = []
+        self.out_counts: list[int] = []
         self.parents: list[str] = []
         self.initializers: set[str] = set()
 
@@ -145,12 +155,25 @@ class _Reader:
 
     def node(self, pos: int, end: int, parent: str) -> None:
         try:
-            self._node(pos, end, parent, bytes.decode)
+            name, op, domain, ins, outs, attrs = self._fields(pos, end, bytes.decode)
         except UnicodeDecodeError:  # rare: names that are not valid UTF-8
-            self._node(pos, end, parent, _decode)
+            name, op, domain, ins, outs, attrs = self._fields(pos, end, _decode)
+        self.names.append(name)
+        self.ops.append(op)
+        self.domains.append(domain)
+        self.in_flat.extend(ins)
+        self.in_counts.append(len(ins))
+        self.out_flat.extend(outs)
+        self.out_counts.append(len(outs))
+        self.parents.append(parent)
+        if attrs and op in _CONTROL_FLOW:
+            for a_start, a_end in attrs:
+                self.subgraphs(a_start, a_end, name or op)
 
-    def _node(self, pos: int, end: int, parent: str, dec: Any) -> None:
-        # The hot loop of the reader (one call per node): single-byte tags and lengths take the fast path.
+    def _fields(
+        self, pos: int, end: int, dec: Any
+    ) -> tuple[str, str, str, list[str], list[str], list[tuple[int, int]]]:
+        # The hot loop of the reader (once per node): single-byte tags and lengths take the fast path.
         buf = self.buf
         ins: list[str] = []
         outs: list[str] = []
@@ -184,15 +207,7 @@ class _Reader:
             pos = nxt
         if pos != end:
             raise _WireError("node message overruns its length")
-        self.names.append(name)
-        self.ops.append(op)
-        self.domains.append(domain)
-        self.inputs.append(ins)
-        self.outputs.append(outs)
-        self.parents.append(parent)
-        if attrs and op in _CONTROL_FLOW:
-            for a_start, a_end in attrs:
-                self.subgraphs(a_start, a_end, name or op)
+        return name, op, domain, ins, outs, attrs
 
     def subgraphs(self, pos: int, end: int, parent: str) -> None:
         """Nodes of If/Loop/Scan bodies (AttributeProto.g = 6, .graphs = 11) are nodes TensorRT can name."""
@@ -213,26 +228,57 @@ def looks_like_onnx(head: bytes) -> bool:
     return len(head) >= 3 and head[0] == 0x08 and 0 < head[1] < 32 and head[2] in (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42)
 
 
-def read_onnx_graph(path: str | Path) -> OnnxGraph:
-    """Node names, op types and edges of an ONNX model; weights (embedded or external) are never read."""
-    p = Path(path)
+@dataclass
+class _Parsed:
+    """The reader's raw result: plain lists (no pandas), cheap to build and to ship between processes."""
+
+    names: list[str]
+    ops: list[str]
+    domains: list[str]
+    parents: list[str]
+    in_flat: list[str]
+    in_counts: list[int]
+    out_flat: list[str]
+    out_counts: list[int]
+    initializers: list[str]
+    g_inputs: list[str]
+    g_outputs: list[str]
+    producer: str
+    opset: int | None
+
+
+def _open_map(p: Path) -> tuple[Any, Any, int]:
     try:
-        fh = open(p, "rb")  # noqa: SIM115 - closed below, after the map
+        fh = open(p, "rb")  # noqa: SIM115 - the caller closes it after the map
     except FileNotFoundError as err:
         raise InputError(p, "no such file") from err
     except IsADirectoryError as err:
         raise InputError(p, "is a directory, expected an ONNX model file") from err
     except OSError as err:
         raise InputError(p, f"cannot read ({err.strerror or err})") from err
-    with fh:
-        size = p.stat().st_size
-        if size == 0:
-            raise InputError(p, "empty file, not an ONNX model")
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            return _parse_model(buf, size, p)
+    size = os.fstat(fh.fileno()).st_size
+    if size == 0:
+        fh.close()
+        raise InputError(p, "empty file, not an ONNX model")
+    return fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), size
 
 
-def _parse_model(buf: Any, size: int, p: Path) -> OnnxGraph:
+def _parse_path(p: Path) -> _Parsed:
+    fh, buf, size = _open_map(p)
+    try:
+        return _parse_model(buf, size, p)
+    finally:
+        buf.close()
+        fh.close()
+
+
+def read_onnx_graph(path: str | Path) -> OnnxGraph:
+    """Node names, op types and edges of an ONNX model; weights (embedded or external) are never read."""
+    p = Path(path)
+    return _to_graph(_parse_path(p), p)
+
+
+def _parse_model(buf: Any, size: int, p: Path) -> _Parsed:
     reader = _Reader(buf)
     producer = ""
     opset: int | None = None
@@ -275,32 +321,166 @@ def _parse_model(buf: Any, size: int, p: Path) -> OnnxGraph:
         g_inputs, g_outputs = reader.graph(graph_span[0], graph_span[1], "")
     except (_WireError, IndexError, ValueError) as err:
         raise InputError(p, f"not a valid ONNX model ({err})") from err
+    return _Parsed(
+        names=reader.names, ops=reader.ops, domains=reader.domains, parents=reader.parents,
+        in_flat=reader.in_flat, in_counts=reader.in_counts, out_flat=reader.out_flat, out_counts=reader.out_counts,
+        initializers=sorted(reader.initializers),
+        g_inputs=g_inputs, g_outputs=g_outputs, producer=producer, opset=opset,
+    )
 
+
+def _edges(flat: list[str], counts: list[int] | np.ndarray, direction: str) -> pd.DataFrame:
+    c = np.asarray(counts, dtype=np.int64)
+    node = np.repeat(np.arange(len(c), dtype=np.int64), c)
+    starts = np.repeat(np.cumsum(c) - c, c)
+    return pd.DataFrame(
+        {
+            "node_index": node,
+            "direction": direction,
+            "position": np.arange(len(node), dtype=np.int64) - starts,
+            "tensor": pd.Series(flat, dtype=object),
+        }
+    )
+
+
+def _to_graph(r: _Parsed, p: Path) -> OnnxGraph:
     nodes = pd.DataFrame(
         {
-            "index": range(len(reader.names)),
-            "name": reader.names,
-            "op_type": reader.ops,
-            "domain": reader.domains,
-            "inputs": reader.inputs,
-            "outputs": reader.outputs,
+            "index": np.arange(len(r.names), dtype=np.int64),
+            "name": pd.Series(r.names, dtype=object),
+            "op_type": pd.Series(r.ops, dtype=object),
+            "domain": pd.Series(r.domains, dtype=object),
         },
         columns=list(ONNX_NODE_COLUMNS),
     )
-    if any(reader.parents):
-        nodes["subgraph_of"] = reader.parents
+    if any(r.parents):
+        nodes["subgraph_of"] = pd.Series(r.parents, dtype=object)
     # Unnamed nodes are legal ONNX; TensorRT then names layers after outputs or op types. Give them stable names
     # so every node has one identity in the tables.
     unnamed = nodes["name"] == ""
     if unnamed.any():
         nodes.loc[unnamed, "name"] = [f"<unnamed {op} #{i}>" for i, op in zip(
             nodes.index[unnamed], nodes.loc[unnamed, "op_type"], strict=True)]
+    edges = pd.concat(
+        [_edges(r.in_flat, r.in_counts, "input"), _edges(r.out_flat, r.out_counts, "output")], ignore_index=True
+    )
+    inits = frozenset(r.initializers)
     return OnnxGraph(
         nodes=nodes,
-        initializers=frozenset(reader.initializers),
-        inputs=[x for x in g_inputs if x not in reader.initializers],
-        outputs=g_outputs,
+        edges=edges,
+        initializers=inits,
+        inputs=[x for x in r.g_inputs if x not in inits],
+        outputs=r.g_outputs,
         source=str(p),
-        producer=producer,
-        opset=opset,
+        producer=r.producer,
+        opset=r.opset,
     )
+
+
+# --- reading in a second process ---------------------------------------------------------------------------------
+# Large graphs take most of a second to walk in Python. On a multi-core machine the walk runs in a forked worker
+# while the main process parses the JSON artifacts; the result crosses the pipe as a few NUL-joined strings
+# (pickling 100,000 small lists would cost as much as the walk itself).
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+_SEP = "\x00"
+_LIST_FIELDS = ("names", "ops", "domains", "parents", "in_flat", "out_flat", "initializers", "g_inputs", "g_outputs")
+
+
+def _encode_parts(r: _Parsed) -> list[bytes]:
+    head = {"producer": r.producer, "opset": r.opset, "n": len(r.names)}
+    parts = [json.dumps(head).encode()]
+    for f in _LIST_FIELDS:
+        parts.append(_SEP.join(getattr(r, f)).encode("utf-8", "surrogatepass"))
+    parts.append(array("I", r.in_counts).tobytes())
+    parts.append(array("I", r.out_counts).tobytes())
+    return parts
+
+
+def _split(raw: bytes) -> list[str]:
+    return raw.decode("utf-8", "surrogatepass").split(_SEP) if raw else []
+
+
+def _decode_parts(parts: list[bytes]) -> _Parsed | None:
+    head = json.loads(parts[0])
+    lists = {f: _split(parts[1 + i]) for i, f in enumerate(_LIST_FIELDS)}
+    counts = []
+    for raw in parts[1 + len(_LIST_FIELDS) :]:
+        a = array("I")
+        a.frombytes(raw)
+        counts.append(a.tolist())
+    n = head["n"]
+    if n == 0:
+        for f in ("names", "ops", "domains", "parents", "in_flat", "out_flat"):
+            lists[f] = []
+    # A name holding the separator would shift everything: then the caller reads in-process.
+    if not (len(lists["names"]) == len(lists["ops"]) == len(lists["domains"]) == len(lists["parents"]) == n):
+        return None
+    if sum(counts[0]) != len(lists["in_flat"]) or sum(counts[1]) != len(lists["out_flat"]):
+        return None
+    return _Parsed(
+        names=lists["names"], ops=lists["ops"], domains=lists["domains"], parents=lists["parents"],
+        in_flat=lists["in_flat"], in_counts=counts[0], out_flat=lists["out_flat"], out_counts=counts[1],
+        initializers=lists["initializers"], g_inputs=lists["g_inputs"], g_outputs=lists["g_outputs"],
+        producer=head["producer"], opset=head["opset"],
+    )
+
+
+def _worker(path: str, conn: Any) -> None:  # pragma: no cover - runs in the forked child
+    try:
+        parts = _encode_parts(_parse_path(Path(path)))
+        conn.send_bytes(b"ok")
+        conn.send_bytes(len(parts).to_bytes(4, "little"))
+        for part in parts:
+            conn.send_bytes(part)
+    except InputError as err:
+        conn.send_bytes(b"err")
+        conn.send_bytes(err.problem.encode())
+    except BaseException:  # any other failure: the parent re-reads in-process and reports it there
+        conn.send_bytes(b"crash")
+    finally:
+        conn.close()
+
+
+class PendingGraph:
+    """An ONNX graph being read (in a worker process when that pays off); ``result()`` returns it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._proc: Any = None
+        self._conn: Any = None
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return  # result() raises the proper InputError
+        if size < PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
+            return
+        try:
+            ctx = mp.get_context("fork")
+            self._conn, child = ctx.Pipe(duplex=False)
+            with warnings.catch_warnings():  # fork in a process with threads: the child runs pure Python only
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._proc = ctx.Process(target=_worker, args=(str(self.path), child), daemon=True)
+                self._proc.start()
+            child.close()
+        except OSError:
+            self._proc = self._conn = None
+
+    def result(self) -> OnnxGraph:
+        if self._proc is None:
+            return read_onnx_graph(self.path)
+        try:
+            status = self._conn.recv_bytes()
+            if status == b"err":
+                raise InputError(self.path, self._conn.recv_bytes().decode())
+            parsed = None
+            if status == b"ok":
+                count = int.from_bytes(self._conn.recv_bytes(), "little")
+                parsed = _decode_parts([self._conn.recv_bytes() for _ in range(count)])
+        except (EOFError, OSError):
+            parsed = None
+        finally:
+            self._conn.close()
+            self._proc.join(timeout=5)
+        if parsed is None:
+            return read_onnx_graph(self.path)
+        return _to_graph(parsed, self.path)

@@ -1,4 +1,4 @@
-"""Normalising TensorRT's tensor descriptions (data type, dimensions) across versions.
+"""Tensor descriptions of engine layers, normalised across TensorRT versions (data type, dimensions).
 
 8.x writes prose formats ("Channel major FP16 format where channel % 8 == 0"), Myelin layers and 10+ write
 bare type names ("Half"), TensorRT 11 may split ``Datatype`` and ``Format``. Views need one data-type word.
@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+
+import pandas as pd
+
+from trtscope.model.tables import TENSOR_COLUMNS, frame
 
 # Checked in order; the first token found in the format text wins (longest/most specific first).
 _DTYPE_TOKENS: tuple[tuple[str, str], ...] = (
@@ -42,6 +46,9 @@ def dtype_of(text: object) -> str | None:
     """The data type named in a TensorRT format/datatype string, or None."""
     if not isinstance(text, str) or not text:
         return None
+    bare = _DTYPE_MAP.get(text)  # 10+ and Myelin layers write the bare type name
+    if bare is not None:
+        return bare
     m = _DTYPE_RE.search(text)
     return _DTYPE_MAP[m.group(0)] if m else None
 
@@ -66,6 +73,18 @@ def precision_of(dtypes: Iterable[str | None]) -> str | None:
     return "+".join(seen) if seen else None
 
 
+def output_dtypes(entry: dict[str, Any]) -> list[str | None]:
+    """Data types of a layer entry's outputs (cheap: no full tensor rows)."""
+    outs = entry.get("Outputs")
+    if not isinstance(outs, list):
+        return []
+    return [
+        (dtype_of(t.get("Datatype")) or dtype_of(t.get("Format/Datatype", t.get("Format")))) if isinstance(t, dict)
+        else None
+        for t in outs
+    ]
+
+
 def tensor_row(layer_index: int, direction: str, position: int, t: Any) -> tuple[object, ...]:
     """One TENSOR_COLUMNS row from a tensor descriptor dict (JSON or parsed one-line form)."""
     if not isinstance(t, dict):
@@ -86,3 +105,15 @@ def tensor_row(layer_index: int, direction: str, position: int, t: Any) -> tuple
         t.get("Location"),
         dims_text(strides) if strides is not None else None,
     )
+
+
+def tensors_from_entries(entries: list[dict[str, Any]]) -> pd.DataFrame:
+    """TENSOR_COLUMNS for every input, output and constant of the layer entries (built on demand: views need
+    it for one layer at a time, the report never)."""
+    rows = []
+    for index, e in enumerate(entries):
+        for direction, key in (("input", "Inputs"), ("output", "Outputs"), ("constant", "Constants")):
+            ts = e.get(key)
+            if isinstance(ts, list):
+                rows.extend(tensor_row(index, direction, pos, t) for pos, t in enumerate(ts))
+    return frame(rows, TENSOR_COLUMNS)
