@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from large_input import make_large_input  # noqa: E402
+from large_input import make_large_input
 
 _MEASURE = r"""
 import json, resource, subprocess, sys, time

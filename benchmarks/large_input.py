@@ -73,7 +73,7 @@ def block_layers(b: int) -> list[tuple[str, str, list[int]]]:
         layers.append((f"{node_name(b, 9)}_{r}_1", "gemm", qkv))
     layers.append((f"__myl_MatDivSoftMat_{r}_2", "kgen", attn))
     if b % 10 == 0:
-        layers.append((f"{node_name(b, 19)}_{r}_3", "gemm", out + [22, 23, 24]))
+        layers.append((f"{node_name(b, 19)}_{r}_3", "gemm", [*out, 22, 23, 24]))
         ffn = None
         layers.append(
             (

@@ -192,7 +192,8 @@ def test_trex_resnet18_fusions_from_names(folder: str) -> None:
     compute = [x for x in raw["Layers"] if not x["Name"].startswith("Reformatting") and x["LayerType"] != "NoOp"]
     fused = [x for x in compute if " + " in x["Name"]]
     assert a.summary["fused_layer_count"] == len(fused)
-    reformats = [x for x in raw["Layers"] if x["Name"].startswith("Reformatting CopyNode") or x.get("Origin") == "REFORMAT"]
+    reformats = [x for x in raw["Layers"]
+                 if x["Name"].startswith("Reformatting CopyNode") or x.get("Origin") == "REFORMAT"]
     assert a.summary["reformat_layer_count"] == len(reformats)
     # every Conv_/Relu_/Add_ piece of a fused name is a fused node
     fused_nodes = {p for x in fused for p in x["Name"].split(" + ")}

@@ -10,7 +10,9 @@ import pytest
 from tests.conftest import shared_fixture
 from trtscope import load
 
-TREX_SETS = ["a100-resnet18-fp32", "a100-resnet18-fp16", "a100-resnet18-qat", "mobilenet-qat", "rtx3090-tf-resnet50-fp16"]
+TREX_SETS = [
+    "a100-resnet18-fp32", "a100-resnet18-fp16", "a100-resnet18-qat", "mobilenet-qat", "rtx3090-tf-resnet50-fp16",
+]
 
 
 def _raw(folder: str, suffix: str) -> list:

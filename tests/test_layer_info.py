@@ -14,7 +14,9 @@ from trtscope.parsers.detect import sniff
 from trtscope.parsers.layer_info_json import layer_info_from_json
 from trtscope.parsers.layer_info_text import layer_info_from_log, parse_oneline
 
-TREX_SETS = ["a100-resnet18-fp32", "a100-resnet18-fp16", "a100-resnet18-qat", "mobilenet-qat", "rtx3090-tf-resnet50-fp16"]
+TREX_SETS = [
+    "a100-resnet18-fp32", "a100-resnet18-fp16", "a100-resnet18-qat", "mobilenet-qat", "rtx3090-tf-resnet50-fp16",
+]
 
 
 def _graph_json(folder: str) -> Path:

@@ -13,7 +13,9 @@ from tests.conftest import shared_fixture
 from trtscope.parsers.detect import sniff
 from trtscope.parsers.profile import profile_from_log
 
-TREX_SETS = ["a100-resnet18-fp32", "a100-resnet18-fp16", "a100-resnet18-qat", "mobilenet-qat", "rtx3090-tf-resnet50-fp16"]
+TREX_SETS = [
+    "a100-resnet18-fp32", "a100-resnet18-fp16", "a100-resnet18-qat", "mobilenet-qat", "rtx3090-tf-resnet50-fp16",
+]
 
 
 @pytest.mark.parametrize("folder", TREX_SETS)

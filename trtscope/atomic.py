@@ -11,7 +11,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from trtscope.errors import OutputError
 
@@ -21,10 +21,9 @@ def check_writable(path: str | Path, *, force: bool) -> Path:
     p = Path(path)
     if p.exists() and not force:
         raise OutputError(p, "already exists; pass --force to overwrite it")
-    if p.exists() and p.is_dir() and not p.is_symlink() and force and any(p.iterdir()):
-        # --force replaces files, never silently merges into or deletes a user's directory
-        if not (p / "manifest.json").exists():
-            raise OutputError(p, "is a non-empty directory that is not a trtscope bundle; refusing to overwrite")
+    # --force replaces files, never silently merges into or deletes a user's directory
+    if p.is_dir() and not p.is_symlink() and force and any(p.iterdir()) and not (p / "manifest.json").exists():
+        raise OutputError(p, "is a non-empty directory that is not a trtscope bundle; refusing to overwrite")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -33,7 +32,7 @@ def check_writable(path: str | Path, *, force: bool) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:  # type: ignore[type-arg]
+def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
     """Open a temporary sibling of ``path``; on success it replaces ``path``, on error it is removed."""
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)

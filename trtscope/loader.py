@@ -58,7 +58,8 @@ def _list_dir(directory: Path) -> tuple[list[Path], list[Path]]:
         entries = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
     except OSError as err:
         raise InputError(directory, f"cannot list directory ({err.strerror or err})") from err
-    onnx_files, others = [], []
+    onnx_files: list[Path] = []
+    others: list[Path] = []
     for p in entries:
         try:
             with open(p, "rb") as fh:

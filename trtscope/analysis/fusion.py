@@ -125,10 +125,10 @@ class _Graph:
         while queue:
             i = queue.popleft()
             for t in ins.get(i, ()):
-                j = producer.get(t)
-                if j is not None and j >= first and j not in up and j in down:
-                    up.add(j)
-                    queue.append(j)
+                p = producer.get(t)
+                if p is not None and p >= first and p not in up and p in down:
+                    up.add(p)
+                    queue.append(p)
         return sorted(up)
 
 
@@ -272,7 +272,7 @@ class OpLookup:
         if g is not None:
             i = g.index.get(name)
             if i is not None:
-                return g.op_types[i]  # type: ignore[no-any-return]
+                return g.op_types[i]
         if name not in self.guessed:
             self.guessed[name] = nm.op_type_from_name(name, KNOWN_OPS)
         return self.guessed[name]
@@ -382,7 +382,7 @@ def _node_table(
                 f"{onnx.source} (a different model version?): " + ", ".join(repr(n) for n in missing[:3])
                 + (" ..." if len(missing) > 3 else "")
             )
-        op_src = ["onnx"] * len(names) + ["name"] * len(missing)
+        op_src: list[str | None] = [*(["onnx"] * len(names)), *(["name"] * len(missing))]
         in_onnx = [True] * len(names) + [False] * len(missing)
         names = names + missing
         ops = ops + [op_of(n) for n in missing]

@@ -21,7 +21,8 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", metavar="F", help="per-layer profile (--exportProfile JSON or a --dumpProfile log)")
     p.add_argument("--times", metavar="F", help="per-iteration times (--exportTimes JSON)")
     p.add_argument("--onnx", metavar="F", help="the ONNX model (weights are not read; external data not needed)")
-    p.add_argument("--example", action="store_true", help="use the bundled real example (ResNet-18, TensorRT-RTX, H100)")
+    p.add_argument("--example", action="store_true",
+                   help="use the bundled real example (ResNet-18, TensorRT-RTX, H100)")
 
 
 def stderr_console() -> Console:
@@ -50,5 +51,5 @@ def load_from_args(args: argparse.Namespace) -> Analysis:
             times=args.times,
             onnx=args.onnx,
             example=args.example,
-            progress=progress,  # type: ignore[arg-type]
+            progress=progress,
         )

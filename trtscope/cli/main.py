@@ -7,6 +7,7 @@ missing optional dependency (textual, TensorRT, NVML) only matters to the comman
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -70,10 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # `trtscope report --json | head`: the reader went away; not an error worth a message.
-        try:
+        with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter shutdown quiet
-        except OSError:
-            pass
         return 0
     except Exception as err:  # a bug in trtscope, not in the user's input
         if os.environ.get("TRTSCOPE_DEBUG"):

@@ -12,13 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from trtscope.model.tensors import tensors_from_entries
 from trtscope.model.tables import (
     KERNEL_COLUMNS,
     NVML_SAMPLE_COLUMNS,
     NVTX_RANGE_COLUMNS,
     empty_frame,
 )
+from trtscope.model.tensors import tensors_from_entries
 
 #: How much detail a layer listing carries; "names" means names only (LAYER_NAMES_ONLY or profile-only).
 LayerDetail = str  # "detailed" | "oneline" | "legacy_log" | "names"

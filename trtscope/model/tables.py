@@ -152,10 +152,10 @@ def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
 
 def frame(rows: Iterable[Sequence[object]], columns: Sequence[str]) -> pd.DataFrame:
     """Build a table from row tuples in ``columns`` order; an empty input gives :func:`empty_frame`."""
-    rows = list(rows)
-    if not rows:
+    data = [tuple(r) for r in rows]
+    if not data:
         return empty_frame(columns)
-    return object_strings(pd.DataFrame.from_records(rows, columns=list(columns)))
+    return object_strings(pd.DataFrame.from_records(data, columns=list(columns)))
 
 
 def ensure_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -110,7 +110,7 @@ def tensor_row(layer_index: int, direction: str, position: int, t: Any) -> tuple
 def tensors_from_entries(entries: list[dict[str, Any]]) -> pd.DataFrame:
     """TENSOR_COLUMNS for every input, output and constant of the layer entries (built on demand: views need
     it for one layer at a time, the report never)."""
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for index, e in enumerate(entries):
         for direction, key in (("input", "Inputs"), ("output", "Outputs"), ("constant", "Constants")):
             ts = e.get(key)

@@ -11,7 +11,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("gpu", re.compile(r"Selected Device: (.+?)\s*$", re.M)),
     ("compute_capability", re.compile(r"Compute Capability: ([0-9.]+)")),
     ("precision", re.compile(r"\] Precision: (.+?)\s*$", re.M)),
-    ("trtexec_command", re.compile(r"^&&&& (?:RUNNING|PASSED) TensorRT\.trtexec \[[^\]]*\] (?:\[[^\]]*\] )?# (.+?)\s*$", re.M)),
+    ("trtexec_command",
+     re.compile(r"^&&&& (?:RUNNING|PASSED) TensorRT\.trtexec \[[^\]]*\] (?:\[[^\]]*\] )?# (.+?)\s*$", re.M)),
     ("profiling_verbosity", re.compile(r"Profiling verbosity: (\S+)")),
 )
 

@@ -225,7 +225,8 @@ class _Reader:
 
 def looks_like_onnx(head: bytes) -> bool:
     """Cheap sniff: a ModelProto starts with ir_version (field 1, varint, small) then another known field."""
-    return len(head) >= 3 and head[0] == 0x08 and 0 < head[1] < 32 and head[2] in (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42)
+    return (len(head) >= 3 and head[0] == 0x08 and 0 < head[1] < 32
+            and head[2] in (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42))
 
 
 @dataclass

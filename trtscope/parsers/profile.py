@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def looks_like_profile(doc: Any) -> bool:
     return all("name" in r and ("averageMs" in r or "timeMs" in r) for r in records)
 
 
-def _with_occurrence(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+def _with_occurrence(rows: Sequence[Sequence[object]]) -> pd.DataFrame:
     df = frame(rows, [c for c in PROFILE_COLUMNS if c != "occurrence"])
     df.insert(1, "occurrence", df.groupby("name", sort=False).cumcount() if len(df) else [])
     return df

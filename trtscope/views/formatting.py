@@ -47,7 +47,7 @@ def bar(share: Any, width: int = 20) -> str:
         return ""
     cells = max(0.0, min(1.0, float(share))) * width
     full = int(cells)
-    rest = int(round((cells - full) * 8))
+    rest = round((cells - full) * 8)
     if rest == 8:
         full, rest = full + 1, 0
     return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")

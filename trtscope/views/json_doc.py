@@ -115,7 +115,7 @@ def report_document(a: Analysis, top: int = 10) -> dict[str, Any]:
     }
     doc = _clean(doc)
     doc["layers"] = layers  # already plain Python values; not walked again (20,000+ records)
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
 def dumps(doc: dict[str, Any]) -> str:

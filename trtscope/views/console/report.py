@@ -39,8 +39,10 @@ def summary_section(a: Analysis) -> RenderableType:
         rows.append(("TensorRT", str(meta["tensorrt_version"])))
     if meta.get("precision"):
         rows.append(("Precision", str(meta["precision"])))
-    detail = {"detailed": "detailed (JSON)", "oneline": "detailed (one-line log)", "legacy_log": "names, types and "
-              "tensors (verbose build log)", "names": "layer names only"}.get(s["layer_detail"], s["layer_detail"])
+    detail = {
+        "detailed": "detailed (JSON)", "oneline": "detailed (one-line log)",
+        "legacy_log": "names, types and tensors (verbose build log)", "names": "layer names only",
+    }.get(s["layer_detail"], s["layer_detail"])
     rows.append(("Layer information", detail))
     kinds = s["layer_kinds"]
     kind_text = ", ".join(f"{n} {KIND_LABELS.get(k, k)}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
@@ -88,9 +90,8 @@ def coverage_section(a: Analysis, top: int) -> RenderableType | None:
     if df.empty:
         return None
     t = Table(title="Fusion coverage by ONNX op type", title_justify="left", expand=False)
-    for col, just in (("op type", "left"), ("class", "left"), ("nodes", "right"), ("fused", "right"),
-                      ("Myelin", "right"), ("alone", "right"), ("absent", "right"), ("coverage", "right"), ("", "left")):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for col in ("op type", "class", "nodes", "fused", "Myelin", "alone", "absent", "coverage", ""):
+        t.add_column(col, justify="left" if col in ("op type", "class", "") else "right")
     for row in df.head(max(top, 15)).itertuples(index=False):
         cov = row.coverage
         t.add_row(
