@@ -41,6 +41,16 @@ def truncate(s: str, width: int) -> str:
     return s if len(s) <= width else s[: max(1, width - 1)] + "…"
 
 
+def middle_truncate(s: str, width: int) -> str:
+    """Keep both ends of a long name: ONNX paths differ at the end (``/layer3/.../Conv``), fused names at both."""
+    if len(s) <= width:
+        return s
+    if width < 5:
+        return s[:width]
+    head = (width - 1) // 2
+    return s[:head] + "…" + s[len(s) - (width - 1 - head):]
+
+
 def bar(share: Any, width: int = 20) -> str:
     """A horizontal bar for a 0..1 share, in eighth-blocks."""
     if is_missing(share):

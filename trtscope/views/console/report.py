@@ -14,10 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from trtscope.analysis.fusion import KIND_LABELS
+from trtscope.analysis.names import reformat_target
 from trtscope.analysis.session import Analysis
-from trtscope.views.formatting import bar, is_missing, ms, node_list, pct, printable, truncate
-
-NAME_WIDTH = 60
+from trtscope.views.formatting import bar, is_missing, middle_truncate, ms, node_list, pct, printable
 
 
 def _kv_table(rows: Iterable[tuple[str, str | Text]]) -> Table:
@@ -85,90 +84,129 @@ def summary_section(a: Analysis) -> RenderableType:
     return Panel(_kv_table(rows), title="trtscope report", title_align="left")
 
 
-def coverage_section(a: Analysis, top: int) -> RenderableType | None:
+SHORT_KIND = {"reformat": "reformat", "qdq": "Q/DQ", "noop": "no-op", "myelin": "Myelin", "fused": "fused",
+              "single": "single", "other": "other"}
+
+
+def _name_cell(name: object, width: int) -> Text:
+    return Text(middle_truncate(printable(name), max(12, width)), no_wrap=True, overflow="ellipsis")
+
+
+def coverage_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     df = a.coverage_by_op
     if df.empty:
         return None
+    wide = width >= 100
+    has_myelin = bool(df["myelin"].sum())
     t = Table(title="Fusion coverage by ONNX op type", title_justify="left", expand=False)
-    for col in ("op type", "class", "nodes", "fused", "Myelin", "alone", "absent", "coverage", ""):
-        t.add_column(col, justify="left" if col in ("op type", "class", "") else "right")
-    for row in df.head(max(top, 15)).itertuples(index=False):
+    t.add_column("op type", no_wrap=True, min_width=8)
+    if wide:
+        t.add_column("class", no_wrap=True)
+    for col in ("nodes", "fused", *(["Myelin"] if has_myelin else []), "alone", "absent", "coverage"):
+        t.add_column(col, justify="right", no_wrap=True)
+    if wide:
+        t.add_column("", no_wrap=True)
+    limit = max(top, 15)
+    for row in df.head(limit).itertuples(index=False):
         cov = row.coverage
-        t.add_row(
-            Text(str(row.op_type)), row.node_class, str(row.nodes), str(row.fused), str(row.myelin),
-            Text(str(row.alone), style="bold red" if row.alone and row.node_class == "compute" else ""),
-            str(row.absent), pct(cov), Text(bar(cov, 10), style="green"),
-        )
-    if len(df) > max(top, 15):
-        t.caption = f"{len(df) - max(top, 15)} more op types (see --json)"
+        op = Text(str(row.op_type))
+        if not wide and row.node_class != "compute":
+            op.append(f" ({row.node_class})", style="dim")
+        cells: list[str | Text] = [op]
+        if wide:
+            cells.append(row.node_class)
+        cells += [str(row.nodes), str(row.fused)]
+        if has_myelin:
+            cells.append(str(row.myelin))
+        cells += [Text(str(row.alone), style="bold red" if row.alone and row.node_class == "compute" else ""),
+                  str(row.absent), pct(cov)]
+        if wide:
+            cells.append(Text(bar(cov, 10), style="green"))
+        t.add_row(*cells)
+    if len(df) > limit:
+        t.caption = f"{len(df) - limit} more op types (see --json)"
     return t
 
 
-def hotspot_section(a: Analysis, top: int) -> RenderableType | None:
+def hotspot_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     if not a.has_profile:
         return None
+    wide = width >= 120
+    fixed = 4 + 8 + 10 + 10 + 8 + (18 + 28 if wide else 0) + 8 * 3
+    name_w = max(20, width - fixed)
     t = Table(title=f"Top {top} layers by time", title_justify="left")
-    t.add_column("#", justify="right")
-    t.add_column("layer")
-    t.add_column("kind")
-    t.add_column("ONNX nodes")
-    t.add_column("mean ms", justify="right")
-    t.add_column("median ms", justify="right")
-    t.add_column("share", justify="right")
-    t.add_column("")
+    t.add_column("#", justify="right", no_wrap=True)
+    t.add_column("layer", no_wrap=True, max_width=name_w)
+    t.add_column("kind", no_wrap=True)
+    if wide:
+        t.add_column("ONNX nodes", no_wrap=True, max_width=28)
+    t.add_column("mean ms", justify="right", no_wrap=True)
+    t.add_column("median ms", justify="right", no_wrap=True)
+    t.add_column("share", justify="right", no_wrap=True)
+    if wide:
+        t.add_column("", no_wrap=True)
     for row in a.hotspots.head(top).itertuples(index=False):
-        t.add_row(
-            str(row.rank), Text(truncate(printable(row.name), NAME_WIDTH)), KIND_LABELS.get(row.kind, row.kind),
-            Text(node_list(row.onnx_nodes, 2)), ms(row.mean_ms), ms(row.median_ms), pct(row.share),
-            Text(bar(row.share, 16), style="magenta"),
-        )
+        cells: list[str | Text] = [str(row.rank), _name_cell(row.name, name_w), SHORT_KIND.get(row.kind, row.kind)]
+        if wide:
+            cells.append(Text(node_list(row.onnx_nodes, 2), no_wrap=True, overflow="ellipsis"))
+        cells += [ms(row.mean_ms), ms(row.median_ms), pct(row.share)]
+        if wide:
+            cells.append(Text(bar(row.share, 16), style="magenta"))
+        t.add_row(*cells)
     return t
 
 
-def op_section(a: Analysis, top: int) -> RenderableType | None:
+def op_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     df = a.op_hotspots
     if df.empty:
         return None
     t = Table(title="Time by ONNX op type (fused layers split evenly among their nodes)", title_justify="left")
-    t.add_column("op type")
+    t.add_column("op type", no_wrap=True)
     t.add_column("nodes", justify="right")
     t.add_column("ms", justify="right")
     t.add_column("share", justify="right")
-    t.add_column("of which unfused", justify="right")
+    t.add_column("unfused ms", justify="right")
     t.add_column("")
     for row in df.head(top).itertuples(index=False):
         t.add_row(Text(str(row.op_type)), str(row.nodes), ms(row.ms), pct(row.share),
-                  ms(row.unfused_ms) if row.unfused_ms else "", Text(bar(row.share, 16), style="cyan"))
+                  ms(row.unfused_ms) if row.unfused_ms else "", Text(bar(row.share, 16 if width >= 100 else 8),
+                                                                     style="cyan"))
     return t
 
 
-def unfused_section(a: Analysis, top: int) -> RenderableType | None:
+def unfused_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     df = a.unfused_hotspots
     if df.empty:
         return Text("Unfused hotspots: none — every compute node ran fused with others.", style="green")
     timed = a.has_profile
     title = (f"Unfused hotspots: single-node compute layers, by time (top {top} of {len(df)})" if timed
              else f"Unfused compute layers ({len(df)}; no times without a profile)")
+    # When the layer is named after its node (TensorRT 8), one name column says it all.
+    same = bool((df["name"] == df["onnx_node"]).all())
+    fixed = 14 + 16 + (20 if timed else 0) + (0 if same else 10)
+    name_w = max(20, (width - fixed) // (1 if same else 2))
     t = Table(title=title, title_justify="left")
-    t.add_column("layer")
-    t.add_column("ONNX node")
-    t.add_column("op type")
-    t.add_column("layer type")
+    t.add_column("layer = ONNX node" if same else "layer", no_wrap=True, max_width=name_w)
+    if not same:
+        t.add_column("ONNX node", no_wrap=True, max_width=name_w)
+    t.add_column("op type", no_wrap=True)
+    t.add_column("layer type", no_wrap=True, max_width=16)
     if timed:
         t.add_column("mean ms", justify="right")
         t.add_column("share", justify="right")
     for row in df.head(top).itertuples(index=False):
-        cells: list[str | Text] = [
-            Text(truncate(printable(row.name), NAME_WIDTH)), Text(truncate(printable(row.onnx_node), 40)),
-            str(row.op_type) if not is_missing(row.op_type) else "?", str(row.type or ""),
-        ]
+        cells: list[str | Text] = [_name_cell(row.name, name_w)]
+        if not same:
+            cells.append(_name_cell(row.onnx_node, name_w))
+        cells += [str(row.op_type) if not is_missing(row.op_type) else "?",
+                  Text(str(row.type or ""), no_wrap=True, overflow="ellipsis")]
         if timed:
             cells += [ms(row.mean_ms), pct(row.share)]
         t.add_row(*cells)
     return t
 
 
-def reformat_section(a: Analysis, top: int) -> RenderableType | None:
+def reformat_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     ref = a.layers[a.layers["kind"].eq("reformat")]
     if ref.empty:
         return None
@@ -177,14 +215,17 @@ def reformat_section(a: Analysis, top: int) -> RenderableType | None:
         return Text(f"Reformat layers: {info['count']} ({info['copying_count']} copying, {info['elided_count']} "
                     "elided); no times without a profile.")
     ref = ref.sort_values("mean_ms", ascending=False, kind="stable").head(top)
+    name_w = max(30, width - 40)
     t = Table(title=f"Reformat cost: {ms(info['total_ms'])} ms = {pct(info['share'])} of layer time "
                     f"({info['count']} layers, {info['elided_count']} elided)", title_justify="left")
-    t.add_column("reformat layer")
-    t.add_column("type")
-    t.add_column("mean ms", justify="right")
-    t.add_column("share", justify="right")
+    t.add_column("reformat: tensor → layer", no_wrap=True, max_width=name_w)
+    t.add_column("type", no_wrap=True)
+    t.add_column("mean ms", justify="right", no_wrap=True)
+    t.add_column("share", justify="right", no_wrap=True)
     for row in ref.itertuples(index=False):
-        t.add_row(Text(truncate(printable(row.name), 90)), str(row.type), ms(row.mean_ms), pct(row.share))
+        parsed = reformat_target(row.name)
+        label = f"{parsed[0].lower()} {parsed[1]} → {printable(parsed[2])}" if parsed else printable(row.name)
+        t.add_row(_name_cell(label, name_w), str(row.type), ms(row.mean_ms), pct(row.share))
     return t
 
 
@@ -210,14 +251,15 @@ def notes_section(a: Analysis) -> RenderableType | None:
 
 
 def render_report(a: Analysis, console: Console, top: int = 10) -> None:
+    w = console.width
     parts = [
         warnings_section(a),
         summary_section(a),
         notes_section(a),
-        coverage_section(a, top),
-        hotspot_section(a, top),
-        op_section(a, top),
-        unfused_section(a, top),
-        reformat_section(a, top),
+        coverage_section(a, top, w),
+        hotspot_section(a, top, w),
+        op_section(a, top, w),
+        unfused_section(a, top, w),
+        reformat_section(a, top, w),
     ]
     console.print(Group(*[p for p in parts if p is not None]))
