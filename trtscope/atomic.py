@@ -16,6 +16,15 @@ from typing import IO, Any
 from trtscope.errors import OutputError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def check_writable(path: str | Path, *, force: bool) -> Path:
     """Refuse an existing output unless ``force``; make sure the parent directory exists."""
     p = Path(path)
@@ -37,6 +46,7 @@ def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None)
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as fh:
             yield fh
             fh.flush()

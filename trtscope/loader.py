@@ -139,8 +139,12 @@ def load_artifacts(
             if "onnx" in s.kinds:
                 onnx_candidates.append(p)
             elif "nsys" in s.kinds:
-                raise InputError(p, "an Nsight Systems export: turn it into a bundle first with "
-                                    f"`trtscope nsys import {p} --layers LAYERS.json -o OUT`")
+                from trtscope.parsers.nsys_sqlite import read_report
+
+                report = read_report(p, progress=progress)
+                art = report.to_artifacts()
+                art.graph_nodes = report.graph_nodes
+                warnings = art.warnings
             else:
                 warnings.extend(s.warnings)
                 sniffed.append(s)
@@ -187,7 +191,10 @@ def load_artifacts(
         )
     if art.layer_info is None and art.profile is not None:
         warnings.append("no layer information: layers and their ONNX nodes are inferred from the profile's names")
-    if art.layer_info is None and art.profile is None:
+    if art.layer_info is None and art.profile is None and len(art.kernels):
+        warnings.append("no layer information: kernels are shown by NVTX range only; pass --layers (the engine's "
+                        "layer information) to map them to layers and ONNX nodes")
+    elif art.layer_info is None and art.profile is None:
         where = path if path is not None else (layers or profile or times or onnx)
         raise InputError(str(where), "no layer information and no per-layer profile found: nothing to analyse "
                                      "(give --layers and/or --profile)")

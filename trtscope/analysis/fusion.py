@@ -137,8 +137,7 @@ def _base_layers(info: LayerInfo | None, profile: LayerProfile | None) -> pd.Dat
         layers = info.layers.copy()
         layers["in_layer_info"] = True
     else:
-        assert profile is not None
-        names = profile.times["name"].tolist()
+        names = profile.times["name"].tolist() if profile is not None else []
         rows = [(i, n, "", None, None, None, None, None, None, None) for i, n in enumerate(names)]
         layers = frame(rows, LAYER_COLUMNS)
         layers["in_layer_info"] = False

@@ -14,6 +14,7 @@ import pandas as pd
 from trtscope.analysis import coverage as cov
 from trtscope.analysis import hotspots as hs
 from trtscope.analysis.fusion import analyze_fusion
+from trtscope.analysis.kernels import attribute_kernels, per_layer_kernel_time
 from trtscope.model.artifacts import Artifacts
 
 
@@ -35,6 +36,8 @@ class Analysis:
     coverage_by_op: pd.DataFrame
     summary: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    #: kernels with layer_name / layer_index / onnx_nodes (empty without a capture or nsys import)
+    kernels: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     # -- conveniences for views --------------------------------------------------------------------------------
     @property
@@ -45,10 +48,6 @@ class Analysis:
     @property
     def iterations(self) -> pd.DataFrame | None:
         return self.artifacts.iterations
-
-    @property
-    def kernels(self) -> pd.DataFrame:
-        return self.artifacts.kernels
 
     @property
     def nvml(self) -> pd.DataFrame:
@@ -89,6 +88,11 @@ def analyze(art: Artifacts) -> Analysis:
     fusion = analyze_fusion(art.layer_info, art.profile, art.onnx)
     layers, nodes, mapping = fusion.layers, fusion.onnx_nodes, fusion.mapping
     total = hs.add_shares(layers)
+    kernels = attribute_kernels(art.kernels, art.nvtx_ranges, layers, art.graph_nodes)
+    if len(kernels):
+        per_layer = per_layer_kernel_time(kernels, layers)
+        for c in per_layer.columns:
+            layers[c] = per_layer[c].to_numpy()
     hs.attribute_to_nodes(nodes, mapping, layers)
     cover = cov.coverage_summary(nodes)
     reformat = hs.reformat_cost(layers, total)
@@ -112,6 +116,7 @@ def analyze(art: Artifacts) -> Analysis:
         "fusion_coverage_estimate": cover["fusion_coverage"] if art.onnx is None else None,
         "coverage": cover,
         "end_to_end": hs.end_to_end(art.iterations, total),
+        "kernels": _kernel_summary(kernels),
         "metadata": {k: v for k, v in art.metadata.items() if k != "trtexec_performance_summary"},
     }
     warnings = list(dict.fromkeys([*art.warnings, *fusion.warnings]))
@@ -126,4 +131,17 @@ def analyze(art: Artifacts) -> Analysis:
         coverage_by_op=cov.coverage_by_op(nodes),
         summary=summary,
         warnings=warnings,
+        kernels=kernels,
     )
+
+
+def _kernel_summary(kernels: pd.DataFrame) -> dict[str, Any] | None:
+    if kernels.empty:
+        return None
+    dur = (kernels["end_ns"].astype("float64") - kernels["start_ns"].astype("float64")).sum() / 1e6
+    return {
+        "count": len(kernels),
+        "gpu_ms": float(dur),
+        "in_nvtx_range": int(kernels["nvtx_range_id"].notna().sum()) if "nvtx_range_id" in kernels else 0,
+        "on_layer": int(kernels["layer_index"].notna().sum()),
+    }

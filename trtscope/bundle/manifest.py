@@ -23,7 +23,8 @@ TABLE_KEYS = {
     "nvml": "NVML samples (NVML_SAMPLE_COLUMNS)",
     "kernels": "CUDA kernels with their launching API call and NVTX range (KERNEL_COLUMNS)",
     "nvtx_ranges": "NVTX push/pop and start/end ranges (NVTX_RANGE_COLUMNS)",
-    "api_calls": "CUDA runtime/driver API calls (correlation id, thread, host interval)",
+    "api_calls": "CUDA runtime/driver API calls (API_CALL_COLUMNS: correlation id, thread, host interval)",
+    "graph_nodes": "CUDA graph node creation, capture-time host interval per node (GRAPH_NODE_COLUMNS)",
 }
 
 #: Raw artifact keys under raw/, stored verbatim as TensorRT (or nsys) produced them.

@@ -11,6 +11,7 @@ from trtscope.bundle.manifest import read_manifest
 from trtscope.errors import InputError
 from trtscope.model.artifacts import Artifacts, LayerProfile, SourceFile
 from trtscope.model.tables import (
+    GRAPH_NODE_COLUMNS,
     ITERATION_COLUMNS,
     KERNEL_COLUMNS,
     NVML_SAMPLE_COLUMNS,
@@ -103,4 +104,7 @@ def read_bundle(path: str | Path) -> Artifacts:
     api = _table(root, manifest, "api_calls")
     if api is not None:
         art.metadata["api_call_count"] = len(api)
+    graph_nodes = _table(root, manifest, "graph_nodes")
+    if graph_nodes is not None:
+        art.graph_nodes = ensure_columns(graph_nodes, GRAPH_NODE_COLUMNS)
     return art

@@ -93,6 +93,8 @@ class Artifacts:
     kernels: pd.DataFrame = field(default_factory=lambda: empty_frame(KERNEL_COLUMNS))
     nvtx_ranges: pd.DataFrame = field(default_factory=lambda: empty_frame(NVTX_RANGE_COLUMNS))
     nvml: pd.DataFrame = field(default_factory=lambda: empty_frame(NVML_SAMPLE_COLUMNS))
+    #: CUDA graph node creation records (capture-time host interval per node), for kernels of graph replays
+    graph_nodes: pd.DataFrame | None = None
     #: Free-form facts about the run: tensorrt_version, gpu, precision, trtexec command line, notes...
     metadata: dict[str, Any] = field(default_factory=dict)
     sources: list[SourceFile] = field(default_factory=list)

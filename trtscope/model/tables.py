@@ -118,6 +118,31 @@ NVTX_RANGE_COLUMNS: tuple[str, ...] = (
     "parent_id",
 )
 
+#: One row per CUDA runtime/driver API call (the launches kernels are joined to; a bundle's ``api_calls``).
+API_CALL_COLUMNS: tuple[str, ...] = (
+    "correlation_id",
+    "name",  # e.g. cudaLaunchKernel_v7000, cuLaunchKernelEx, cudaGraphLaunch_v10000
+    "kind",  # "runtime" | "driver"
+    "cbid",  # CUPTI callback id (None from nsys)
+    "pid",
+    "tid",
+    "start_ns",
+    "end_ns",
+    "return_value",
+)
+
+#: CUDA graph node creation (nsys CUDA_GRAPH_NODE_EVENTS): the capture-time host interval of each node, which
+#: is how kernels replayed from a graph are traced back to the NVTX range they were captured in.
+GRAPH_NODE_COLUMNS: tuple[str, ...] = (
+    "graph_node_id",
+    "original_graph_node_id",  # the node this one was cloned from (instantiation), or None
+    "pid",
+    "tid",  # host thread that created (captured) the node
+    "start_ns",
+    "end_ns",
+    "name",  # API that created it, e.g. cudaLaunchKernel during stream capture
+)
+
 NVML_SAMPLE_COLUMNS: tuple[str, ...] = (
     "timestamp_ns",  # on the capture's reference clock
     "gpu_index",

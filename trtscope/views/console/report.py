@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pandas as pd
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -42,6 +43,9 @@ def summary_section(a: Analysis) -> RenderableType:
         "detailed": "detailed (JSON)", "oneline": "detailed (one-line log)",
         "legacy_log": "names, types and tensors (verbose build log)", "names": "layer names only",
     }.get(s["layer_detail"], s["layer_detail"])
+    if not s["layer_count"]:
+        rows.append(("Engine layers", Text("none: no layer information or profile was given", style="yellow")))
+        return Panel(_kv_table(rows), title="trtscope report", title_align="left")
     rows.append(("Layer information", detail))
     kinds = s["layer_kinds"]
     kind_text = ", ".join(f"{n} {KIND_LABELS.get(k, k)}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
@@ -176,6 +180,8 @@ def op_section(a: Analysis, top: int, width: int) -> RenderableType | None:
 
 def unfused_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     df = a.unfused_hotspots
+    if not len(a.layers):
+        return None
     if df.empty:
         return Text("Unfused hotspots: none — every compute node ran fused with others.", style="green")
     timed = a.has_profile
@@ -229,6 +235,37 @@ def reformat_section(a: Analysis, top: int, width: int) -> RenderableType | None
     return t
 
 
+def kernel_section(a: Analysis, top: int, width: int) -> RenderableType | None:
+    k = a.kernels
+    if k.empty:
+        return None
+    ks = a.summary["kernels"]
+    by_layer = k["layer_index"].notna().any()
+    key = "layer_name" if by_layer else "nvtx_range"
+    dur = (k["end_ns"].astype("float64") - k["start_ns"].astype("float64")) / 1e6
+    frame = pd.DataFrame({"kernel": k["name"].astype(object).fillna("?"), "where": k[key].astype(object).fillna("—"),
+                          "ms": dur})
+    g = frame.groupby(["kernel", "where"], sort=False)["ms"].agg(["count", "sum", "mean"])
+    g = g.sort_values("sum", ascending=False).head(top).reset_index()
+    nodes_of = dict(zip(a.layers["name"].tolist(), a.layers["onnx_nodes"].tolist(), strict=True))
+    title = (f"Kernels: {ks['count']} launches, {ms(ks['gpu_ms'], 3)} ms of GPU time; "
+             f"{ks['in_nvtx_range']} inside an NVTX range, {ks['on_layer']} attributed to an engine layer")
+    name_w = max(20, (width - 40) // 2)
+    t = Table(title=title, title_justify="left")
+    t.add_column("kernel", no_wrap=True, max_width=name_w)
+    t.add_column("engine layer → ONNX nodes" if by_layer else "NVTX range", no_wrap=True, max_width=name_w)
+    t.add_column("launches", justify="right")
+    t.add_column("total ms", justify="right")
+    t.add_column("mean µs", justify="right")
+    for row in g.itertuples(index=False):
+        where = printable(row.where)
+        if by_layer and row.where in nodes_of:
+            where = f"{where} → {node_list(nodes_of[row.where], 2)}"
+        t.add_row(_name_cell(row.kernel, name_w), _name_cell(where, name_w), str(row.count), ms(row.sum, 3),
+                  f"{1000 * row.mean:.1f}")
+    return t
+
+
 def warnings_section(a: Analysis) -> RenderableType | None:
     if not a.warnings:
         return None
@@ -261,5 +298,6 @@ def render_report(a: Analysis, console: Console, top: int = 10) -> None:
         op_section(a, top, w),
         unfused_section(a, top, w),
         reformat_section(a, top, w),
+        kernel_section(a, top, w),
     ]
     console.print(Group(*[p for p in parts if p is not None]))

@@ -1,0 +1,331 @@
+"""``trtscope nsys``: import an Nsight Systems SQLite export into a bundle, or print the capture commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from trtscope.errors import InputError, TrtscopeError
+
+EPILOG = """examples:
+  trtscope nsys command --trtexec="--onnx=model.onnx --fp16" -o resnet
+  nsys profile ... (as printed)   then   nsys export --type sqlite -o resnet.sqlite resnet.nsys-rep
+  trtscope nsys import resnet.sqlite --layers resnet.layers.json --onnx model.onnx -o resnet.trtscope
+  trtscope report resnet.trtscope
+"""
+IMPORT_EPILOG = """examples:
+  trtscope nsys import run.sqlite -o run.trtscope
+  trtscope nsys import run.sqlite --layers model.layers.json --onnx model.onnx -o run.trtscope --force
+  trtscope nsys import run.sqlite -o run.trtscope --json | jq .counts
+
+The report must be an `nsys export --type sqlite` file of a capture with --trace=cuda,nvtx; kernels are tied to
+the innermost NVTX range around their launch on the launching thread, and to an engine layer when a range names
+one (pass the engine's layer information with --layers).
+"""
+COMMAND_EPILOG = """examples:
+  trtscope nsys command --trtexec="--onnx=model.onnx --fp16 --shapes=input:1x3x224x224" -o resnet
+  trtscope nsys command --trtscope-profile="model.onnx --fp16 -o resnet.trtscope" -o resnet --json
+
+Write --trtexec="ARGS" with "=": argparse would otherwise take "--onnx=..." for an option of its own.
+"""
+
+
+def register(subparsers: Any, name: str, summary: str) -> None:
+    p = subparsers.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="nsys_command", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda _args: _usage(p))
+
+    imp = sub.add_parser("import", help="read an nsys SQLite export and write a trtscope bundle",
+                         description="Read an `nsys export --type sqlite` file and write a trtscope bundle: kernels "
+                         "(with their launching thread, innermost NVTX range and engine layer), NVTX ranges and "
+                         "CUDA API calls.", epilog=IMPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    imp.add_argument("report", type=Path, metavar="REPORT.sqlite", help="the SQLite export (read-only)")
+    imp.add_argument("--layers", type=Path, metavar="F",
+                     help="engine layer information (--exportLayerInfo JSON or a log), copied into the bundle")
+    imp.add_argument("--onnx", type=Path, metavar="F", help="the ONNX model, copied into the bundle")
+    imp.add_argument("-o", "--output", type=Path, required=True, metavar="BUNDLE", help="bundle directory to write")
+    imp.add_argument("--force", action="store_true", help="overwrite an existing bundle")
+    imp.add_argument("--json", action="store_true", help="print one JSON document instead of the summary")
+    imp.set_defaults(func=run_import)
+
+    cmd = sub.add_parser("command", help="print the nsys commands that capture what trtscope needs",
+                         description="Print the `nsys profile`, `nsys export` and `trtscope nsys import` command "
+                         "lines for a trtexec run or a `trtscope profile` run.", epilog=COMMAND_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = cmd.add_mutually_exclusive_group(required=True)
+    what.add_argument("--trtexec", metavar='"ARGS"', help="trtexec arguments, quoted as one string")
+    what.add_argument("--trtscope-profile", metavar='"ARGS"', help="`trtscope profile` arguments, quoted")
+    cmd.add_argument("-o", "--output", default="capture", metavar="NAME",
+                     help="report name: NAME.nsys-rep, NAME.sqlite, NAME.trtscope (default: capture)")
+    cmd.add_argument("--osrt", action="store_true", help="also trace OS runtime calls (--trace=cuda,nvtx,osrt)")
+    cmd.add_argument("--json", action="store_true", help="print the commands as a JSON list")
+    cmd.set_defaults(func=run_command)
+
+
+def _usage(p: argparse.ArgumentParser) -> int:
+    p.print_help(sys.stderr)
+    return 2
+
+
+# --- import ------------------------------------------------------------------------------------------------
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """Rich progress on stderr (only on a terminal, so --json output and pipes stay clean)."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _msg: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as prog:
+        task = prog.add_task("opening the report…", total=None)
+        yield lambda msg: prog.update(task, description=msg + "…")
+
+
+def _layer_names(path: Path) -> list[str]:
+    """Engine layer names from a layer-info JSON (or a trtexec log with layer information)."""
+    from trtscope.parsers.jsonio import loads, read_text
+    from trtscope.parsers.layer_info_json import layer_info_from_json, looks_like_layer_info
+
+    text = read_text(path)
+    if text.lstrip().startswith(("{", "[")):
+        doc = loads(text, path)
+        if not looks_like_layer_info(doc):
+            raise InputError(path, "not TensorRT layer information (no \"Layers\" list)")
+        info = layer_info_from_json(doc, path)
+    else:
+        from trtscope.parsers.layer_info_text import layer_info_from_log
+
+        found, _ = layer_info_from_log(text, path)
+        if found is None:
+            raise InputError(path, "no layer information found (expected --exportLayerInfo JSON or a log with it)")
+        info = found
+    return [str(n) for n in info.layers["name"].tolist()]
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as err:
+        raise InputError(path, "no such file") from err
+    except IsADirectoryError as err:
+        raise InputError(path, "is a directory, expected a file") from err
+    except OSError as err:
+        raise InputError(path, f"cannot read ({err.strerror or err})") from err
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from trtscope.analysis.kernel_ranges import attribution_counts, map_kernels
+    from trtscope.bundle import BundleWriter
+    from trtscope.parsers.nsys_sqlite import read_report
+
+    layers_raw = _read_bytes(args.layers) if args.layers else None
+    onnx_raw = _read_bytes(args.onnx) if args.onnx else None
+    with _progress(not args.json) as step:
+        names = _layer_names(args.layers) if args.layers else None
+        report = read_report(args.report, progress=step)
+        step("mapping kernels to NVTX ranges and layers")
+        kernels = map_kernels(report.kernels, report.nvtx_ranges, graph_nodes=report.graph_nodes,
+                              layer_names=names)
+        counts = attribution_counts(kernels)
+        notes = list(report.warnings)
+        if counts["kernels_graph_unattributed"]:
+            notes.append(f"{counts['kernels_graph_unattributed']} kernels replayed from CUDA graphs have no "
+                         "capture-time node provenance: left unattributed")
+        if names is not None and counts["kernels_in_range"] and not counts["kernels_on_layer"]:
+            notes.append("no NVTX range names an engine layer: was the engine built with profiling verbosity "
+                         "NONE, or is the layer information from another engine?")
+        step("writing the bundle")
+        meta = report.metadata
+        run_info = {
+            "source": "nsys",
+            "source_file": str(args.report.resolve()),
+            "nsys_version": meta.get("nsys_version"),
+            "nsys_schema_version": meta.get("nsys_schema_version"),
+            "gpu": meta.get("gpu"),
+            "gpus": meta.get("gpus", []),
+            "command": meta.get("command"),
+            "cuda_graph_trace": meta.get("cuda_graph_trace"),
+            "counts": counts,
+        }
+        with BundleWriter(args.output, kind="nsys-import", force=args.force) as w:
+            w.update(run=run_info, environment={"gpu": meta.get("gpu")}, nsys=meta)
+            w.write_table("kernels", kernels)
+            w.write_table("nvtx_ranges", report.nvtx_ranges)
+            w.write_table("api_calls", report.api_calls)
+            if not report.graph_nodes.empty:
+                w.write_table("graph_nodes", report.graph_nodes)
+            if layers_raw is not None:
+                w.write_raw("layers", _raw_name(args.layers, layers_raw), layers_raw)
+            if onnx_raw is not None:
+                w.write_raw("onnx", "model.onnx", onnx_raw)
+            for note in notes:
+                w.note(note)
+    doc = {"bundle": str(args.output), **run_info, "warnings": notes, "top_ranges": _top(kernels, "nvtx_range")}
+    if names is not None:
+        doc["top_layers"] = _top(kernels, "layer_name")
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    else:
+        _print_summary(doc)
+    return 0
+
+
+def _raw_name(path: Path, data: bytes) -> str:
+    """``layers.json`` as capture bundles name it when the file is JSON; a log keeps its own (safe) name."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
+        return "layers.json"
+    name = path.name
+    return name if name and not name.startswith(".") else "layers.log"
+
+
+def _top(kernels: Any, column: str, n: int = 10) -> list[dict[str, Any]]:
+    """GPU time per value of ``column`` (kernel rows only), largest first."""
+    k = kernels[~kernels["graph_level"].astype(bool)] if "graph_level" in kernels else kernels
+    k = k[k[column].notna()]
+    if k.empty:
+        return []
+    dur = (k["end_ns"] - k["start_ns"]).astype("int64")
+    g = dur.groupby(k[column].astype(object)).agg(["sum", "count"]).sort_values("sum", ascending=False).head(n)
+    return [{"name": str(i), "kernels": int(r["count"]), "gpu_ms": round(int(r["sum"]) / 1e6, 6)}
+            for i, r in g.iterrows()]
+
+
+def _print_summary(doc: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    c = doc["counts"]
+    t = Table(title=f"nsys import → {escape(doc['bundle'])}", show_header=False, title_justify="left")
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    t.add_row("report", escape(str(doc["source_file"])))
+    t.add_row("nsys", escape(f"{doc.get('nsys_version') or '?'} (schema {doc.get('nsys_schema_version') or '?'})"))
+    t.add_row("GPU", escape(str(doc.get("gpu") or "?")))
+    if doc.get("command"):
+        t.add_row("command", escape(str(doc["command"])))
+    t.add_row("kernels", f"{c['kernels']:,} ({c['kernel_gpu_ns'] / 1e6:,.3f} ms GPU)")
+    t.add_row("in an NVTX range", f"{c['kernels_in_range']:,}")
+    t.add_row("on an engine layer", f"{c['kernels_on_layer']:,}" if "top_layers" in doc else "– (no --layers)")
+    if c["kernels_from_graphs"]:
+        unattributed = c["kernels_graph_unattributed"]
+        t.add_row("from CUDA graphs", f"{c['kernels_from_graphs']:,} ({unattributed:,} unattributed)")
+    if c["graph_level_launches"]:
+        gpu_ms = c["graph_level_gpu_ns"] / 1e6
+        launches = c["graph_level_launches"]
+        t.add_row("graph-level only", f"{launches:,} launches, {gpu_ms:,.3f} ms GPU without kernel detail")
+    console.print(t)
+    top = doc.get("top_layers") or doc.get("top_ranges")
+    if top:
+        tt = Table(title="top layers" if doc.get("top_layers") else "top NVTX ranges (innermost)", title_justify="left")
+        tt.add_column("name", overflow="fold")
+        tt.add_column("kernels", justify="right")
+        tt.add_column("GPU ms", justify="right")
+        for row in top:
+            tt.add_row(escape(row["name"]), f"{row['kernels']:,}", f"{row['gpu_ms']:,.3f}")
+        console.print(tt)
+    for w in doc["warnings"]:
+        console.print(f"[yellow]warning:[/] {escape(w)}")
+
+
+# --- command -----------------------------------------------------------------------------------------------
+def _has_flag(argv: list[str], *flags: str) -> str | None:
+    """The value of ``--flag=V`` / ``--flag V`` in argv ("" when present without a value), else None."""
+    for i, a in enumerate(argv):
+        for f in flags:
+            if a == f:
+                return argv[i + 1] if i + 1 < len(argv) and not argv[i + 1].startswith("-") else ""
+            if a.startswith(f + "="):
+                return a[len(f) + 1:]
+    return None
+
+
+def build_commands(*, trtexec: str | None = None, trtscope_profile: str | None = None, name: str = "capture",
+                   osrt: bool = False) -> list[dict[str, Any]]:
+    """The capture / export / import steps as ``{"step", "argv", "command", "note"}`` dicts."""
+    if not name or name.startswith("-"):
+        raise TrtscopeError(f"invalid report name {name!r}")
+    trace = "cuda,nvtx,osrt" if osrt else "cuda,nvtx"
+    # --cuda-graph-trace=node: kernels replayed from CUDA graphs (trtexec 11 uses graphs by default) keep their
+    # node ids, so trtscope can attribute them through the capture-time graph-node events
+    nsys = ["nsys", "profile", f"--trace={trace}", "--cuda-graph-trace=node", "--force-overwrite=true", "-o", name]
+    layers: str | None = None
+    onnx: str | None = None
+    notes: list[str] = []
+    try:
+        if trtexec is not None:
+            app = shlex.split(trtexec)
+            if _has_flag(app, "--profilingVerbosity") is None:
+                app.append("--profilingVerbosity=detailed")
+            elif _has_flag(app, "--profilingVerbosity") != "detailed":
+                notes.append("--profilingVerbosity is not detailed: NVTX ranges carry bare layer names only, and "
+                             "with none there are no layer ranges at all")
+            layers = _has_flag(app, "--exportLayerInfo") or None
+            if layers is None:
+                layers = f"{name}.layers.json"
+                app.append(f"--exportLayerInfo={layers}")
+            onnx = _has_flag(app, "--onnx") or None
+            if _has_flag(app, "--loadEngine") is not None:
+                notes.append("--loadEngine: profiling verbosity is fixed when the engine is built; build it with "
+                             "--profilingVerbosity=detailed for layer-named NVTX ranges")
+            app = ["trtexec", *app]
+            capture_note = ("trtexec builds with --profilingVerbosity=detailed, so each layer gets an NVTX range "
+                            "and --exportLayerInfo writes the layer information trtscope matches them with")
+        else:
+            assert trtscope_profile is not None
+            app = shlex.split(trtscope_profile)
+            positional = [a for a in app if not a.startswith("-")]
+            bundle = _has_flag(app, "-o", "--output") or (positional[0] + ".trtscope" if positional else None)
+            if bundle:
+                layers = str(Path(bundle) / "raw" / "layers.json")
+            if _has_flag(app, "--kernels") is not None:
+                notes.append("drop --kernels under nsys: nsys already traces every kernel, and two CUPTI clients "
+                             "in one process interfere")
+            app = ["trtscope", "profile", *app]
+            capture_note = "trtscope profile opens an NVTX range per iteration; TensorRT adds one per layer"
+    except ValueError as err:
+        raise TrtscopeError(f"cannot split the quoted arguments: {err}") from err
+    bundle_out = f"{name}.trtscope"
+    if layers and Path(layers).parts[:1] == (bundle_out,):
+        bundle_out = f"{name}.nsys.trtscope"  # never write over the profile's own bundle
+    imp = ["trtscope", "nsys", "import", f"{name}.sqlite"]
+    if layers:
+        imp += ["--layers", layers]
+    if onnx:
+        imp += ["--onnx", onnx]
+    imp += ["-o", bundle_out]
+    steps = [
+        ("capture", [*nsys, *app], capture_note),
+        ("export", ["nsys", "export", "--type", "sqlite", "--force-overwrite=true", "-o", f"{name}.sqlite",
+                    f"{name}.nsys-rep"], "nsys writes NAME.nsys-rep; trtscope reads its SQLite export"),
+        ("import", imp, "kernels -> launching thread -> innermost NVTX range -> engine layer"),
+    ]
+    out = [{"step": s, "argv": argv, "command": shlex.join(argv), "note": note} for s, argv, note in steps]
+    if notes:
+        out[0]["warnings"] = notes
+    return out
+
+
+def run_command(args: argparse.Namespace) -> int:
+    steps = build_commands(trtexec=args.trtexec, trtscope_profile=args.trtscope_profile, name=args.output,
+                           osrt=args.osrt)
+    if args.json:
+        sys.stdout.write(json.dumps(steps, indent=2) + "\n")
+        return 0
+    lines = []
+    for i, s in enumerate(steps, 1):
+        lines.append(f"# {i}. {s['step']}: {s['note']}")
+        lines.extend(f"#    note: {w}" for w in s.get("warnings", []))
+        lines.append(s["command"])
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

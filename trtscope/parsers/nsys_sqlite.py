@@ -1,0 +1,596 @@
+"""Nsight Systems ``nsys export --type sqlite`` reader.
+
+Exports differ across nsys versions (reference §7): tables exist only when something was recorded, kernel
+columns come and go, NVTX text is inline (``text``) or registered (``textId`` -> ``StringIds``), the metadata
+table is ``META_DATA_EXPORT`` or ``EXPORT_META_DATA``, graph provenance lives in ``CUDA_GRAPH_NODE_EVENTS``
+or ``CUDA_GRAPH_EVENTS``. So every table and column is probed before it is queried, and a missing one becomes
+either a one-line :class:`InputError` (no kernels at all) or a warning (no NVTX: kernels still import).
+
+Traps handled here, each seen in a real export: one launch listed twice in the runtime table under the same
+correlation id (nsys 2022.2: ``cudaLaunchKernel`` and ``cudaLaunchKernel_v7000``) — the launch join keeps one
+call per (process, correlation id) so kernels are never doubled; correlation ids are per process, so the join
+is on the process too; timestamps can be negative (capture started by ``cudaProfilerStart``); GPU work that
+ran in CUDA graphs traced at graph level (``--cuda-graph-trace=graph``) exists only in
+``CUPTI_ACTIVITY_KIND_GRAPH_TRACE`` and is returned as graph-level rows with a warning, never dropped.
+The file is opened read-only and nothing is printed; ``progress`` receives step names for a UI.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trtscope.errors import InputError
+from trtscope.model.artifacts import Artifacts, SourceFile
+from trtscope.model.intervals import nest_ranges
+from trtscope.model.tables import (
+    API_CALL_COLUMNS,
+    GRAPH_NODE_COLUMNS,
+    KERNEL_COLUMNS,
+    NVTX_RANGE_COLUMNS,
+    ensure_columns,
+)
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+KERNEL_TABLE = "CUPTI_ACTIVITY_KIND_KERNEL"
+RUNTIME_TABLE = "CUPTI_ACTIVITY_KIND_RUNTIME"
+DRIVER_TABLE = "CUPTI_ACTIVITY_KIND_DRIVER"  # unconfirmed name; newer exports put driver calls in RUNTIME
+GRAPH_TRACE_TABLE = "CUPTI_ACTIVITY_KIND_GRAPH_TRACE"
+NVTX_TABLE = "NVTX_EVENTS"
+CAPTURE_HINT = "capture with nsys profile --trace=cuda,nvtx"
+
+#: ENUM_NSYS_EVENT_TYPE names -> our range kinds, with the ids used when the enum table is absent.
+_RANGE_TYPES = {
+    "NvtxPushPopRange": ("push_pop", 59),
+    "NvtxStartEndRange": ("start_end", 60),
+    "NvtxtPushPopRange": ("push_pop", 70),
+    "NvtxtStartEndRange": ("start_end", 71),
+}
+_DOMAIN_CREATE = ("NvtxDomainCreate", 75)
+#: Kernel columns that may be missing for some rows (graph-level rows have no grid, no launch...).
+_NULLABLE_INTS = (
+    "device_id", "context_id", "stream_id", "correlation_id", "grid_x", "grid_y", "grid_z", "block_x",
+    "block_y", "block_z", "graph_node_id", "graph_id", "pid", "tid", "api_start_ns", "api_end_ns",
+)  # fmt: skip
+
+
+@dataclass
+class NsysReport:
+    """Everything read from one export; tables follow trtscope's column contracts."""
+
+    path: str
+    kernels: pd.DataFrame  # KERNEL_COLUMNS (+ short_name, context_id, launch_api, graph_level, graph_id)
+    nvtx_ranges: pd.DataFrame  # NVTX_RANGE_COLUMNS (+ kind, domain_id), sorted by pid, tid, start
+    api_calls: pd.DataFrame  # API_CALL_COLUMNS
+    graph_nodes: pd.DataFrame  # GRAPH_NODE_COLUMNS (CUDA graph node creation, for replay provenance)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_artifacts(self) -> Artifacts:
+        """The source-independent form (kernels not yet mapped to ranges: see analysis.kernel_ranges)."""
+        version = self.metadata.get("nsys_version")
+        return Artifacts(
+            kernels=self.kernels,
+            nvtx_ranges=self.nvtx_ranges,
+            metadata=dict(self.metadata),
+            sources=[SourceFile(self.path, "nsys", f"nsys {version}" if version else "")],
+            warnings=list(self.warnings),
+        )
+
+
+# --- opening -----------------------------------------------------------------------------------------------
+def looks_like_nsys_export(path: str | Path) -> bool:
+    """Cheap content check for file detection: a SQLite file with nsys' StringIds and CUPTI/NVTX tables."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+                return False
+        conn = _connect(Path(path))
+    except (OSError, InputError):
+        return False
+    try:
+        return _is_nsys(_tables(conn))
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def _connect(p: Path) -> sqlite3.Connection:
+    uri = p.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        # a read-only directory can refuse even a read-only open (journal checks); immutable never writes
+        try:
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as err:
+            raise InputError(p, f"cannot open the SQLite file read-only ({err})") from err
+    except sqlite3.DatabaseError as err:
+        raise InputError(p, f"corrupt or unreadable SQLite file ({err})") from err
+
+
+def _open(path: str | Path) -> tuple[Path, sqlite3.Connection]:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(p, "no such file")
+    if p.is_dir():
+        raise InputError(p, "is a directory, expected an `nsys export --type sqlite` file")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except OSError as err:
+        raise InputError(p, f"cannot read ({err.strerror or err})") from err
+    if not head.startswith(SQLITE_MAGIC):
+        if p.suffix in (".nsys-rep", ".qdrep", ".qdstrm") or head.startswith(b"NVIDIA"):
+            raise InputError(
+                p, f"is an Nsight Systems report, not its SQLite export: run nsys export --type sqlite "
+                f"-o {p.with_suffix('.sqlite').name} {p.name}",
+            )
+        raise InputError(p, "not a SQLite file; trtscope reads `nsys export --type sqlite` output")
+    return p, _connect(p)
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+    return {r[0] for r in rows}
+
+
+def _is_nsys(tables: set[str]) -> bool:
+    markers = ("CUPTI_ACTIVITY_KIND_", "NVTX_EVENTS", "TARGET_INFO_", "META_DATA_", "EXPORT_META_DATA")
+    return "StringIds" in tables and any(t.startswith(markers) for t in tables)
+
+
+# --- querying ----------------------------------------------------------------------------------------------
+class _Db:
+    """Schema probing plus queries that keep 64-bit integers exact (no float64 round trip for NULLs)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.tables = _tables(conn)
+        self._columns: dict[str, set[str]] = {}
+        self._strings: pd.Series | None = None
+
+    def columns(self, table: str) -> set[str]:
+        if table not in self._columns:
+            rows = self.conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+            self._columns[table] = {r[1] for r in rows}
+        return self._columns[table]
+
+    def strings(self, ids: pd.Series) -> pd.Series:
+        """StringIds values for a column of ids (None where absent), without a Python loop over rows."""
+        if self._strings is None:
+            rows = self.conn.execute("SELECT id, value FROM StringIds").fetchall() if self.has("StringIds") else []
+            self._strings = pd.Series([r[1] for r in rows], index=pd.Index([r[0] for r in rows], dtype="int64"),
+                                      dtype=object)
+            self._strings = self._strings[~self._strings.index.duplicated()]
+        codes, valid = ids.to_numpy(dtype=np.int64, na_value=-1), ids.notna().to_numpy()
+        pos = self._strings.index.get_indexer(pd.Index(codes))
+        pos[~valid] = -1
+        values = self._strings.to_numpy()
+        out = np.empty(len(pos), dtype=object)
+        out[:] = None
+        hit = pos >= 0
+        out[hit] = values[pos[hit]]
+        return pd.Series(out, index=ids.index, dtype=object)
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+    def count(self, table: str) -> int:
+        return int(self.conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]) if self.has(table) else 0
+
+    def col(self, table: str, alias: str, column: str, as_name: str | None = None) -> str:
+        """``alias.column AS as_name``, or ``NULL AS as_name`` when this schema lacks the column."""
+        name = as_name or column
+        return f"{alias}.{column} AS {name}" if column in self.columns(table) else f"NULL AS {name}"
+
+    def frame(self, sql: str, params: Sequence[Any] = (), ints: Sequence[str] = ()) -> pd.DataFrame:
+        try:
+            cur = self.conn.execute(sql, tuple(params))
+            rows = cur.fetchall()
+        except sqlite3.OperationalError as err:
+            if "decode" not in str(err) or self.conn.text_factory is not str:
+                raise InputError(self.path, f"cannot read the export ({err})") from err
+            # text that is not valid UTF-8 (odd NVTX strings): decode leniently, as names are compared later
+            self.conn.text_factory = lambda b: b.decode("utf-8", errors="replace")
+            return self.frame(sql, params, ints)
+        except sqlite3.Error as err:
+            raise InputError(self.path, f"cannot read the export ({err})") from err
+        names = [d[0] for d in cur.description]
+        cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        data: dict[str, Any] = {}
+        for name, values in zip(names, cols, strict=True):
+            data[name] = _int_array(values) if name in ints else pd.array(list(values), dtype=object)
+        return pd.DataFrame(data, columns=names)
+
+
+def _int_array(values: Sequence[Any]) -> Any:
+    """int64 when no value is NULL, else a nullable Int64 array; exact either way."""
+    try:
+        return np.array(values, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    obj = np.array(values, dtype=object)
+    missing = np.asarray(pd.isna(obj), dtype=bool)
+    obj[missing] = 0
+    try:
+        return pd.arrays.IntegerArray(obj.astype(np.int64), missing)
+    except (TypeError, ValueError, OverflowError):
+        return pd.array(list(values), dtype="Int64")  # e.g. REAL values in an INTEGER column
+
+
+def _split_global_tid(gtid: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """nsys packs ids as ``(pid << 24) | tid`` in ``globalTid`` (higher bits: VM / host id)."""
+    g = gtid.astype("Int64")
+    return (g // (1 << 24)) % (1 << 24), g % (1 << 24)
+
+
+# --- metadata ----------------------------------------------------------------------------------------------
+def _metadata(db: _Db) -> dict[str, Any]:
+    meta: dict[str, Any] = {"source": "nsys", "nsys_file": str(db.path)}
+    for table in ("META_DATA_EXPORT", "EXPORT_META_DATA"):
+        if db.has(table) and {"name", "value"} <= db.columns(table):
+            kv = dict(db.conn.execute(f"SELECT name, value FROM {table}").fetchall())
+            meta["nsys_version"] = kv.get("EXPORT_PRODUCT_VERSION")
+            meta["nsys_schema_version"] = kv.get("EXPORT_SCHEMA_VERSION")
+            meta["nsys_export_time_utc"] = kv.get("EXPORT_TIME_UTC")
+            meta["nsys_metadata_table"] = table
+            break
+    if db.has("TARGET_INFO_GPU") and "name" in db.columns("TARGET_INFO_GPU"):
+        order = "id" if "id" in db.columns("TARGET_INFO_GPU") else "rowid"
+        id_col = "id" if "id" in db.columns("TARGET_INFO_GPU") else "NULL"
+        rows = db.conn.execute(f"SELECT {id_col}, name FROM TARGET_INFO_GPU ORDER BY {order}").fetchall()
+        meta["gpus"] = [str(name) for _, name in rows if name is not None]
+        meta["gpu_by_device"] = {int(i): str(name) for i, name in rows if i is not None and name is not None}
+    if db.has("META_DATA_CAPTURE") and {"name", "value"} <= db.columns("META_DATA_CAPTURE"):
+        # only the command line and trace options: this table also holds the target's environment variables
+        rows = db.conn.execute(
+            "SELECT name, value FROM META_DATA_CAPTURE WHERE name LIKE 'PROCESS_%:COMMAND' "
+            "OR name LIKE 'PROCESS_%:ARGUMENT_%' OR name LIKE 'PROCESS_%:CUDA_GRAPH_TRACE_OPTIONS:MODE'"
+        ).fetchall()
+        meta.update(_commands(rows))
+    if db.has("TARGET_INFO_SESSION_START_TIME") and "utcTime" in db.columns("TARGET_INFO_SESSION_START_TIME"):
+        row = db.conn.execute("SELECT utcTime FROM TARGET_INFO_SESSION_START_TIME").fetchone()
+        if row and row[0]:
+            meta["session_start_utc"] = str(row[0])
+    return meta
+
+
+def _commands(rows: list[tuple[str, str]]) -> dict[str, Any]:
+    procs: dict[int, dict[str, Any]] = {}
+    for name, value in rows:
+        head, _, rest = str(name).partition(":")
+        try:
+            proc = procs.setdefault(int(head.removeprefix("PROCESS_")), {"args": {}})
+        except ValueError:
+            continue
+        if rest == "COMMAND":
+            proc["command"] = value
+        elif rest.startswith("ARGUMENT_") and rest[9:].isdigit():
+            proc["args"][int(rest[9:])] = value
+        elif rest == "CUDA_GRAPH_TRACE_OPTIONS:MODE":
+            proc["graph_mode"] = value
+    commands = [
+        shlex.join([str(p["command"]), *(str(p["args"][i]) for i in sorted(p["args"]))])
+        for _, p in sorted(procs.items())
+        if p.get("command")
+    ]
+    out: dict[str, Any] = {}
+    if commands:
+        out["command"] = commands[0]
+        out["commands"] = commands
+    modes = {p["graph_mode"] for p in procs.values() if p.get("graph_mode")}
+    if modes:
+        out["cuda_graph_trace"] = ",".join(sorted(str(m).lower() for m in modes))
+    return out
+
+
+# --- API calls ---------------------------------------------------------------------------------------------
+def _api_calls(db: _Db) -> pd.DataFrame:
+    parts = []
+    for table in (RUNTIME_TABLE, DRIVER_TABLE):
+        if not db.has(table):
+            continue
+        parts.append(
+            f"SELECT r.start AS start_ns, r.end AS end_ns, {db.col(table, 'r', 'globalTid')}, "
+            f"{db.col(table, 'r', 'correlationId', 'correlation_id')}, {db.col(table, 'r', 'nameId', 'name_id')}, "
+            f"{db.col(table, 'r', 'name', 'inline_name')}, "  # nsys 2022 exports still had a text column
+            f"{db.col(table, 'r', 'returnValue', 'return_value')} FROM {table} AS r"
+        )
+    if not parts:
+        return ensure_columns(pd.DataFrame(), API_CALL_COLUMNS)
+    df = db.frame(
+        " UNION ALL ".join(parts) + " ORDER BY start_ns",
+        ints=("start_ns", "end_ns", "globalTid", "correlation_id", "name_id", "return_value"),
+    )
+    name = db.strings(df["name_id"])
+    df["name"] = name.where(name.notna(), df["inline_name"].astype(object))
+    df["pid"], df["tid"] = _split_global_tid(df["globalTid"])
+    # a few hundred distinct API names: classify those, not every row
+    kinds = {n: "driver" if n.startswith("cu") and not n.startswith("cuda") else "runtime"
+             for n in pd.unique(df["name"].dropna())}
+    df["kind"] = df["name"].map(kinds).fillna("runtime")
+    return ensure_columns(df, API_CALL_COLUMNS)[list(API_CALL_COLUMNS)]
+
+
+def _launches(api: pd.DataFrame) -> pd.DataFrame:
+    """One launching call per (pid, correlation id): the outermost (earliest, then longest) of duplicates."""
+    calls = api[api["correlation_id"].notna()]
+    calls = calls.sort_values(["pid", "correlation_id", "start_ns", "end_ns"], ascending=[True, True, True, False])
+    calls = calls.drop_duplicates(["pid", "correlation_id"], keep="first")
+    return calls.rename(
+        columns={"start_ns": "api_start_ns", "end_ns": "api_end_ns", "name": "launch_api", "pid": "api_pid"}
+    )[["api_pid", "correlation_id", "tid", "api_start_ns", "api_end_ns", "launch_api"]]
+
+
+# --- kernels -----------------------------------------------------------------------------------------------
+def _kernels(db: _Db) -> pd.DataFrame:
+    t = KERNEL_TABLE
+    cols = db.columns(t)
+    for needed in ("start", "end"):
+        if needed not in cols:
+            raise InputError(db.path, f"unsupported nsys export schema: {t} has no `{needed}` column")
+    # names are StringIds ids: fetched as integers and resolved in one vectorised lookup (a string per row
+    # from SQLite would dominate the import time of a million-kernel report)
+    name_ids = [c for c in ("demangledName", "shortName", "mangledName") if c in cols]
+    fields = [
+        "k.start AS start_ns",
+        "k.end AS end_ns",
+        *(f"k.{c} AS {c}" for c in name_ids),
+        db.col(t, "k", "deviceId", "device_id"),
+        db.col(t, "k", "contextId", "context_id"),
+        db.col(t, "k", "streamId", "stream_id"),
+        db.col(t, "k", "correlationId", "correlation_id"),
+        db.col(t, "k", "globalPid", "global_pid"),
+        *(db.col(t, "k", c, f"{c[:-1]}_{c[-1].lower()}") for c in ("gridX", "gridY", "gridZ")),
+        *(db.col(t, "k", c, f"{c[:-1]}_{c[-1].lower()}") for c in ("blockX", "blockY", "blockZ")),
+        db.col(t, "k", "graphNodeId", "graph_node_id"),
+    ]
+    ints = (
+        "start_ns", "end_ns", "device_id", "context_id", "stream_id", "correlation_id", "global_pid",
+        "grid_x", "grid_y", "grid_z", "block_x", "block_y", "block_z", "graph_node_id",
+    )  # fmt: skip
+    df = db.frame(f"SELECT {', '.join(fields)} FROM {t} AS k ORDER BY k.start", ints=(*ints, *name_ids))
+    resolved = {c: db.strings(df.pop(c)) for c in name_ids}
+    name = pd.Series([None] * len(df), dtype=object)
+    for c in name_ids:  # demangled name first, then the short / mangled one where it is missing
+        name = resolved[c] if c == name_ids[0] else name.where(name.notna(), resolved[c])
+    df["name"] = name
+    df["short_name"] = resolved.get("shortName", name)
+    df["graph_level"] = False
+    df["graph_id"] = pd.array([None] * len(df), dtype="Int64")
+    return df
+
+
+def _graph_level_rows(db: _Db, kernels: pd.DataFrame) -> pd.DataFrame:
+    """Whole-graph executions (``--cuda-graph-trace=graph``) with no per-kernel rows for their launch."""
+    t = GRAPH_TRACE_TABLE
+    if not db.has(t) or not {"start", "end"} <= db.columns(t):
+        return pd.DataFrame()
+    fields = [
+        "g.start AS start_ns",
+        "g.end AS end_ns",
+        db.col(t, "g", "deviceId", "device_id"),
+        db.col(t, "g", "contextId", "context_id"),
+        db.col(t, "g", "streamId", "stream_id"),
+        db.col(t, "g", "correlationId", "correlation_id"),
+        db.col(t, "g", "globalPid", "global_pid"),
+        db.col(t, "g", "graphId", "graph_id"),
+        db.col(t, "g", "graphExecId", "graph_exec_id"),
+    ]
+    ints = ("start_ns", "end_ns", "device_id", "context_id", "stream_id", "correlation_id", "global_pid",
+            "graph_id", "graph_exec_id")  # fmt: skip
+    g = db.frame(f"SELECT {', '.join(fields)} FROM {t} AS g ORDER BY g.start", ints=ints)
+    if g.empty:
+        return g
+    # a launch that also produced kernel rows (node-level trace) must not be counted twice
+    if not kernels.empty:
+        traced = pd.MultiIndex.from_arrays([kernels["global_pid"], kernels["correlation_id"]])
+        seen = pd.MultiIndex.from_arrays([g["global_pid"], g["correlation_id"]]).isin(traced)
+        g = g[~(seen & g["correlation_id"].notna().to_numpy())].copy()
+    gid = g["graph_id"].astype(object)
+    g["name"] = [f"CUDA graph {x} (graph-level trace: kernels not recorded)" for x in gid]
+    g["short_name"] = g["name"]
+    g["graph_level"] = True
+    g["graph_node_id"] = pd.array([None] * len(g), dtype="Int64")
+    return g.drop(columns=["graph_exec_id"])
+
+
+# --- NVTX --------------------------------------------------------------------------------------------------
+def _event_types(db: _Db) -> dict[str, int]:
+    """NVTX event type ids by name, from ENUM_NSYS_EVENT_TYPE when the export has it (reference §7)."""
+    wanted = {**{k: v[1] for k, v in _RANGE_TYPES.items()}, _DOMAIN_CREATE[0]: _DOMAIN_CREATE[1]}
+    if db.has("ENUM_NSYS_EVENT_TYPE") and {"id", "name"} <= db.columns("ENUM_NSYS_EVENT_TYPE"):
+        rows = dict(db.conn.execute("SELECT name, id FROM ENUM_NSYS_EVENT_TYPE").fetchall())
+        return {k: int(rows.get(k, v)) for k, v in wanted.items()}
+    return wanted
+
+
+def _nvtx(db: _Db) -> pd.DataFrame:
+    t = NVTX_TABLE
+    cols = db.columns(t)
+    types = _event_types(db)
+    text = "COALESCE(n.text, s.value)" if "textId" in cols else "n.text"
+    if "text" not in cols:
+        text = "s.value" if "textId" in cols else "NULL"
+    join = "LEFT JOIN StringIds AS s ON s.id = n.textId" if "textId" in cols else ""
+    ids = sorted({types[k] for k in _RANGE_TYPES} | {types[_DOMAIN_CREATE[0]]})
+    fields = [
+        "n.rowid AS range_id",
+        "n.start AS start_ns",
+        db.col(t, "n", "end", "end_ns"),
+        "n.eventType AS event_type",
+        f"{text} AS name",
+        db.col(t, "n", "globalTid"),
+        db.col(t, "n", "domainId", "domain_id"),
+    ]
+    df = db.frame(
+        f"SELECT {', '.join(fields)} FROM {t} AS n {join} WHERE n.eventType IN ({', '.join('?' * len(ids))})",
+        ids,
+        ints=("range_id", "start_ns", "end_ns", "event_type", "globalTid", "domain_id"),
+    )
+    df["pid"], df["tid"] = _split_global_tid(df["globalTid"])
+    etype = df["event_type"].to_numpy(dtype=np.int64)
+    is_domain = etype == types[_DOMAIN_CREATE[0]]
+    domains = df.loc[is_domain & df["domain_id"].notna().to_numpy(), ["pid", "domain_id", "name"]]
+    domains = domains.drop_duplicates(["pid", "domain_id"], keep="last").rename(columns={"name": "domain"})
+    ranges = df[~is_domain].merge(domains, how="left", on=["pid", "domain_id"])
+    by_id = domains.drop_duplicates("domain_id", keep="last").set_index("domain_id")["domain"]
+    own = ranges["domain"].astype(object)
+    other = ranges["domain_id"].map(by_id).astype(object)  # a domain created by another process
+    dom = own.where(own.notna(), other)
+    ranges["domain"] = dom.where(ranges["domain_id"].fillna(0).to_numpy() != 0, None)  # 0: the default domain
+    kind = {types[k]: v[0] for k, v in _RANGE_TYPES.items()}
+    ranges["kind"] = ranges["event_type"].map(kind)
+    ranges = ranges.sort_values(["pid", "tid", "start_ns"], kind="stable", na_position="last")
+    ranges = nest_ranges(ranges.reset_index(drop=True))
+    return ensure_columns(ranges, NVTX_RANGE_COLUMNS)[[*NVTX_RANGE_COLUMNS, "kind", "domain_id"]]
+
+
+def _graph_nodes(db: _Db) -> pd.DataFrame:
+    for t in ("CUDA_GRAPH_NODE_EVENTS", "CUDA_GRAPH_EVENTS"):
+        if db.has(t) and {"graphNodeId", "start"} <= db.columns(t):
+            join = "LEFT JOIN StringIds AS s ON s.id = g.nameId" if "nameId" in db.columns(t) else ""
+            fields = [
+                "g.graphNodeId AS graph_node_id",
+                db.col(t, "g", "originalGraphNodeId", "original_graph_node_id"),
+                db.col(t, "g", "globalTid"),
+                "g.start AS start_ns",
+                db.col(t, "g", "end", "end_ns"),
+                "s.value AS name" if join else "NULL AS name",
+            ]
+            df = db.frame(
+                f"SELECT {', '.join(fields)} FROM {t} AS g {join} ORDER BY g.start",
+                ints=("graph_node_id", "original_graph_node_id", "globalTid", "start_ns", "end_ns"),
+            )
+            df["pid"], df["tid"] = _split_global_tid(df["globalTid"])
+            return df[list(GRAPH_NODE_COLUMNS)]
+    return ensure_columns(pd.DataFrame(), GRAPH_NODE_COLUMNS)
+
+
+# --- the reader --------------------------------------------------------------------------------------------
+def read_report(path: str | Path, *, progress: Callable[[str], None] | None = None) -> NsysReport:
+    """Read an ``nsys export --type sqlite`` file (read-only). Kernels come joined to their launching API
+    call (pid, tid, api_start_ns, api_end_ns) but not yet to NVTX ranges: run
+    :func:`trtscope.analysis.kernel_ranges.map_kernels` on the result.
+    """
+    step = progress or (lambda _msg: None)
+    p, conn = _open(path)
+    try:
+        db = _Db(conn, p)
+        if not _is_nsys(db.tables):
+            raise InputError(p, "a SQLite file, but not an Nsight Systems export (no StringIds and CUPTI/NVTX tables)")
+        return _read(db, step)
+    finally:
+        conn.close()
+
+
+def _read(db: _Db, step: Callable[[str], None]) -> NsysReport:
+    p = db.path
+    warnings: list[str] = []
+    has_kernels, has_graphs = db.has(KERNEL_TABLE), db.has(GRAPH_TRACE_TABLE) and db.count(GRAPH_TRACE_TABLE) > 0
+    if not has_kernels and not has_graphs:
+        raise InputError(
+            p, f"no CUDA kernel trace in this report ({KERNEL_TABLE} is absent): {CAPTURE_HINT}"
+        )
+    step("reading metadata")
+    meta = _metadata(db)
+
+    step("reading CUDA API calls")
+    api = _api_calls(db)
+    if not db.has(RUNTIME_TABLE):
+        warnings.append(
+            f"no CUDA API trace ({RUNTIME_TABLE} is absent): kernels cannot be tied to host threads or NVTX "
+            "ranges"
+        )
+
+    step("reading kernels")
+    kernels = _kernels(db) if has_kernels else pd.DataFrame()
+    graph_rows = _graph_level_rows(db, kernels) if has_graphs else pd.DataFrame()
+    if kernels.empty and graph_rows.empty:
+        raise InputError(p, f"no CUDA kernels recorded in this report ({KERNEL_TABLE} is empty): {CAPTURE_HINT}")
+    if not graph_rows.empty:
+        gpu_ms = float((graph_rows["end_ns"] - graph_rows["start_ns"]).sum()) / 1e6
+        warnings.append(
+            f"{len(graph_rows)} CUDA graph launches were traced at graph level only (--cuda-graph-trace=graph): "
+            f"{gpu_ms:.3f} ms of GPU time with no per-kernel or per-layer detail; they are kept as graph-level "
+            "rows. Capture with --cuda-graph-trace=node to see their kernels"
+        )
+    parts = [df for df in (kernels, graph_rows) if not df.empty]
+    allk = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    allk = _join_launches(allk, api, warnings)
+
+    step("reading NVTX ranges")
+    if db.has(NVTX_TABLE):
+        ranges = _nvtx(db)
+        if ranges.empty:
+            warnings.append(f"{NVTX_TABLE} holds no ranges: kernels cannot be tied to layers")
+    else:
+        ranges = ensure_columns(pd.DataFrame(), NVTX_RANGE_COLUMNS)
+        warnings.append(
+            f"no NVTX trace in this report ({NVTX_TABLE} is absent): kernels are imported but cannot be tied "
+            f"to layers; {CAPTURE_HINT}"
+        )
+
+    step("reading CUDA graph nodes")
+    nodes = _graph_nodes(db)
+    gk = allk["graph_node_id"].notna() & (allk["graph_node_id"].fillna(0) != 0)
+    if bool(gk.any()) and nodes.empty:
+        warnings.append(
+            f"{int(gk.sum())} kernels ran from CUDA graphs but the export has no graph-node creation events "
+            "(CUDA_GRAPH_NODE_EVENTS): they stay unattributed"
+        )
+    devices = allk["device_id"].dropna()
+    by_dev = meta.pop("gpu_by_device", {})
+    if len(devices):
+        dev = int(devices.mode().iloc[0])
+        meta["gpu"] = by_dev.get(dev) or (meta.get("gpus") or [None])[0]
+        meta["devices_used"] = sorted(int(d) for d in devices.unique())
+    elif meta.get("gpus"):
+        meta["gpu"] = meta["gpus"][0]
+    meta["table_rows"] = {
+        t: db.count(t) for t in (KERNEL_TABLE, RUNTIME_TABLE, NVTX_TABLE, GRAPH_TRACE_TABLE) if db.has(t)
+    }
+    return NsysReport(str(p), allk, ranges, api, nodes, meta, warnings)
+
+
+def _join_launches(kernels: pd.DataFrame, api: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+    """Attach the launching call's thread and host interval, per process (never duplicating a kernel)."""
+    gp = kernels["global_pid"]
+    kernels["kpid"] = (gp.astype("Int64") // (1 << 24)) % (1 << 24)
+    launches = _launches(api)
+    if kernels["kpid"].notna().all():
+        merged = kernels.merge(
+            launches, how="left", left_on=["kpid", "correlation_id"], right_on=["api_pid", "correlation_id"],
+            validate="many_to_one",
+        )
+    else:  # an export without process ids: correlation ids alone (unique ones only)
+        single = launches.drop_duplicates("correlation_id", keep=False)
+        merged = kernels.merge(single, how="left", on="correlation_id", validate="many_to_one")
+    assert len(merged) == len(kernels)
+    merged["pid"] = merged["api_pid"].fillna(merged["kpid"])
+    missing = int((merged["api_start_ns"].isna() & ~merged["graph_level"].astype(bool)).sum())
+    if missing:
+        warnings.append(
+            f"{missing} kernels have no launching CUDA API call in the report (launched before the capture "
+            "started?): they cannot be tied to NVTX ranges"
+        )
+    for c in _NULLABLE_INTS:
+        if c in merged:
+            merged[c] = pd.array(merged[c], dtype="Int64")
+    merged = merged.drop(columns=["kpid", "api_pid", "global_pid"])
+    merged = merged.sort_values("start_ns", kind="stable").reset_index(drop=True)
+    return ensure_columns(merged, KERNEL_COLUMNS)
