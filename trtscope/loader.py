@@ -194,7 +194,8 @@ def load_artifacts(
     if art.layer_info is None and art.profile is None and len(art.kernels):
         warnings.append("no layer information: kernels are shown by NVTX range only; pass --layers (the engine's "
                         "layer information) to map them to layers and ONNX nodes")
-    elif art.layer_info is None and art.profile is None:
+    elif art.layer_info is None and art.profile is None and not any(s.kind == "bundle" for s in art.sources):
+        # (a bundle may hold only NVML samples: a timeline is still worth showing)
         where = path if path is not None else (layers or profile or times or onnx)
         raise InputError(str(where), "no layer information and no per-layer profile found: nothing to analyse "
                                      "(give --layers and/or --profile)")

@@ -77,13 +77,18 @@ def op_type_hotspots(nodes: pd.DataFrame, layers: pd.DataFrame, total_ms: float 
 
 
 def unfused_hotspots(layers: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
-    """Layers made from one ONNX compute node (plain, or a single-node Myelin layer), ranked by time."""
+    """Layers of one unfused ONNX compute node (plain, or a single-node Myelin layer), ranked by time.
+
+    "Unfused" is the coverage's definition: a node that shares no running layer with another node. A node
+    split over several Myelin layers, one of them shared, is fused — its single-node kernels are not listed.
+    """
     op_of = dict(zip(nodes["name"].tolist(), nodes["op_type"].tolist(), strict=True))
-    cls_of = dict(zip(nodes["name"].tolist(), nodes["node_class"].tolist(), strict=True))
+    unfused = set(nodes.loc[nodes["node_class"].eq("compute") & ~nodes["fused"].astype(bool), "name"].tolist())
     single = layers[layers["kind"].isin(["single", "myelin"]) & layers["n_onnx_nodes"].eq(1)].copy()
     single["onnx_node"] = [x[0] for x in single["onnx_nodes"]]
     single["op_type"] = single["onnx_node"].map(op_of)
-    single = single[single["onnx_node"].map(cls_of).eq("compute")]
+    single = single.loc[np.fromiter((n in unfused for n in single["onnx_node"].tolist()), dtype=bool,
+                                    count=len(single))]
     single = single.sort_values("mean_ms", ascending=False, kind="stable", na_position="last")
     return single[["index", "name", "onnx_node", "op_type", "type", "kind", "mean_ms", "median_ms",
                    "share"]].reset_index(drop=True)

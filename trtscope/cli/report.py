@@ -17,7 +17,7 @@ EPILOG = """examples:
 
 
 def register(sub: Any, name: str, summary: str) -> None:
-    p = sub.add_parser(name, help=summary, description=summary.capitalize() + ".", epilog=EPILOG,
+    p = sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_options(p)
     p.add_argument("--top", type=int, default=10, metavar="N", help="rows in the hotspot tables (default 10)")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trtscope.errors import InputError
@@ -61,25 +62,42 @@ def _with_occurrence(rows: Sequence[Sequence[object]]) -> pd.DataFrame:
 
 
 def profile_from_json(doc: Any, source: str | Path) -> LayerProfile:
+    """Vectorised: exports of large engines hold tens of thousands of records."""
     if not isinstance(doc, list):
         raise InputError(source, "not a trtexec profile (expected a JSON list of layer records)")
+    bad = next((i for i, rec in enumerate(doc) if not isinstance(rec, dict)), None)
+    if bad is not None:
+        raise InputError(source, f"profile record {bad} is a {type(doc[bad]).__name__}, not an object")
     count: int | None = None
-    rows: list[tuple[object, ...]] = []
-    for i, rec in enumerate(doc):
-        if not isinstance(rec, dict):
-            raise InputError(source, f"profile record {i} is a {type(rec).__name__}, not an object")
-        if "name" not in rec:
-            if "count" in rec:
+    for rec in doc[:3]:
+        if "name" not in rec and "count" in rec:
+            try:
                 count = int(rec["count"])
-            continue
-        mean = _num(rec.get("averageMs"))
-        total = _num(rec.get("timeMs"))
-        if mean is None and total is not None and count:
-            mean = total / count
-        rows.append((str(rec["name"]), count, total, mean, _num(rec.get("medianMs")), _num(rec.get("percentage"))))
-    if not rows:
+            except (TypeError, ValueError) as err:
+                raise InputError(source, f"invalid count {rec['count']!r}") from err
+    records = [rec for rec in doc if "name" in rec]
+    if not records:
         raise InputError(source, "profile has no layer records")
-    return LayerProfile(times=_with_occurrence(rows), count=count, source=str(source))
+    raw = pd.DataFrame.from_records(records)
+
+    def num(col: str) -> pd.Series:
+        if col not in raw.columns:
+            return pd.Series(np.nan, index=raw.index)
+        return pd.to_numeric(raw[col], errors="coerce").astype("float64")
+
+    total, mean = num("timeMs"), num("averageMs")
+    if count:
+        mean = mean.fillna(total / count)
+    times = pd.DataFrame({
+        "name": pd.Series([str(n) for n in raw["name"].tolist()], dtype=object),
+        "count": count,
+        "total_ms": total,
+        "mean_ms": mean,
+        "median_ms": num("medianMs"),
+        "percentage": num("percentage"),
+    })
+    times.insert(1, "occurrence", times.groupby("name", sort=False).cumcount())
+    return LayerProfile(times=times[list(PROFILE_COLUMNS)], count=count, source=str(source))
 
 
 def profile_from_broken_json(text: str, source: str | Path) -> LayerProfile | None:

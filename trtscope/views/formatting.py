@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pandas as pd
+
 _CONTROL = {0x1E: "␞", 0x1F: "␟", 0x0A: "⏎", 0x0D: "␍", 0x09: "␉"}
 
 
@@ -17,7 +19,15 @@ def printable(name: object) -> str:
 
 
 def is_missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    """None, NaN, pd.NA or NaT (nullable integer columns of bundles hold pd.NA)."""
+    if v is None:
+        return True
+    if isinstance(v, float):
+        return math.isnan(v)
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # list-likes
+        return False
 
 
 def ms(v: Any, digits: int = 4) -> str:

@@ -185,7 +185,8 @@ def unfused_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     if df.empty:
         return Text("Unfused hotspots: none — every compute node ran fused with others.", style="green")
     timed = a.has_profile
-    title = (f"Unfused hotspots: single-node compute layers, by time (top {top} of {len(df)})" if timed
+    shown = min(top, len(df))
+    title = (f"Unfused hotspots: single-node compute layers, by time (top {shown} of {len(df)})" if timed
              else f"Unfused compute layers ({len(df)}; no times without a profile)")
     # When the layer is named after its node (TensorRT 8), one name column says it all.
     same = bool((df["name"] == df["onnx_node"]).all())

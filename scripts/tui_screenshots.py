@@ -1,0 +1,97 @@
+"""Write the TUI screenshots in docs/img/tui-*.svg from real artifacts (run headlessly; no terminal needed).
+
+    python scripts/tui_screenshots.py [--out docs/img] [--shared ../shared/fixtures]
+
+Sources: TREx a100-resnet18-fp16 (TensorRT 8, profile + times) for Overview, Layers, Hotspots and the layer
+detail; the bundled TensorRT-RTX example (fixtures/rtx-h100-resnet18, with its ONNX model) for Fusion; the H100
+capture bundle (fixtures/h100-torch-capture.trtscope: real kernels and NVML samples) for the Timeline. A source
+that is absent is skipped with a message. Files are written atomically and replaced (they are generated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import trtscope  # noqa: E402
+from trtscope.analysis.session import Analysis  # noqa: E402
+from trtscope.atomic import atomic_write  # noqa: E402
+from trtscope.views.tui.app import TrtscopeApp  # noqa: E402
+
+Script = Callable[[Any], Awaitable[None]]
+
+
+async def _settle(pilot: Any) -> None:
+    for _ in range(3):
+        await pilot.pause()
+
+
+def keys(*presses: str) -> Script:
+    async def run(pilot: Any) -> None:
+        for k in presses:
+            await pilot.press(k)
+            await _settle(pilot)
+
+    return run
+
+
+def shoot(analysis: Analysis, source: str, script: Script, out: Path, size: tuple[int, int] = (110, 34),
+          theme: str | None = None) -> None:
+    app = TrtscopeApp(analysis, source=source)
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            if theme:
+                app.theme = theme
+            await _settle(pilot)
+            await script(pilot)
+            await pilot.pause(0.2)
+            atomic_write(out, app.export_screenshot(title=f"trtscope tui — {out.stem}"))
+
+    asyncio.run(main())
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "img")
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "fixtures")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    trex = args.shared / "trex" / "a100-resnet18-fp16"
+    if trex.is_dir():
+        a = trtscope.load(trex)
+        src = "shared/fixtures/trex/a100-resnet18-fp16"
+        shoot(a, src, keys(), args.out / "tui-overview.svg")
+        shoot(a, src, keys("2", "s", "s", "s", "s"), args.out / "tui-layers.svg")
+        shoot(a, src, keys("4"), args.out / "tui-hotspots.svg")
+        shoot(a, src, keys("4", "enter"), args.out / "tui-detail.svg")
+        shoot(a, src, keys("3", "u"), args.out / "tui-fusion-unfused-80x24-light.svg", size=(80, 24),
+              theme="textual-light")
+    else:
+        print(f"skipped the TensorRT 8 screenshots: {trex} is absent", file=sys.stderr)
+
+    example = trtscope.load(example=True)
+    shoot(example, "bundled example (ResNet-18, TensorRT-RTX, H100)", keys("3"), args.out / "tui-fusion.svg")
+    shoot(example, "bundled example", keys("2", "question_mark"), args.out / "tui-help.svg")
+
+    bundle = REPO / "fixtures" / "h100-torch-capture.trtscope"
+    if (bundle / "manifest.json").exists():
+        from tests.test_tui_kit import bundle_analysis
+
+        shoot(bundle_analysis(bundle), "fixtures/h100-torch-capture.trtscope", keys("5"),
+              args.out / "tui-timeline.svg", size=(110, 40))
+    else:
+        print(f"skipped the Timeline screenshot: {bundle} is absent", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

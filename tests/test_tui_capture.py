@@ -1,0 +1,228 @@
+"""The TUI on a capture (per-iteration samples, kernels, NVML) built in the test (tests/test_tui_kit.py), so
+every expected figure is one chosen there: the layer detail's distribution, kernels and NVML samples, the
+Timeline, names full of brackets and control bytes, NO_COLOR, themes, help, and an 80x24 terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from tests.test_tui_kit import (
+    CAPTURE_BUNDLE,
+    KERNEL_NS,
+    NAMES,
+    bundle_analysis,
+    capture_analysis,
+    run_app,
+    search,
+    settle,
+    shown,
+)
+from trtscope.views.tui.app import TrtscopeApp
+from trtscope.views.tui.screens.detail import LayerDetailScreen
+from trtscope.views.tui.screens.help import HelpScreen, bindings_of
+from trtscope.views.tui.widgets import FrameTable, KeyValues
+
+
+@pytest.fixture(scope="module")
+def cap():  # type: ignore[no-untyped-def]
+    return capture_analysis()
+
+
+def test_detail_distribution_kernels_and_nvml(cap) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(cap)
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("enter")  # layer 0
+        await settle(pilot)
+        assert isinstance(app.screen, LayerDetailScreen)
+        text = shown(app)
+        # samples 0.5 * (1 + 0.1 i), i = 0..4
+        assert "per iteration (5 samples): min 0.5000, p50 0.6000" in text and "max 0.7000" in text
+        kernels = app.screen.query_one("#kernels", FrameTable)
+        assert kernels.column_texts("name") == ["kernel_0"]
+        assert "kernels: 0.4000 ms of GPU time per execution (1 launch captured)" in text
+        assert kernels.column_texts("duration_us") == [f"{(KERNEL_NS[0][1] - KERNEL_NS[0][0]) / 1000:.1f}"]
+        assert "NVML: 1 sample taken while its kernels ran" in text
+        assert "GPU utilization: mean 90.0 %" in text  # the sample at 1.2 ms, inside kernel_0
+        keys = app.screen.query_one("#layer-keys", KeyValues).rows  # further down the page
+        assert [(k, str(v)) for k, v in keys] == [("Kernel", "[3, 3]")]  # other TensorRT keys, verbatim
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("end", "enter")  # the reformat layer: its kernel has a sample nearby only
+        await settle(pilot)
+        assert "nearest to its kernels" in shown(app)
+        assert "GPU utilization: mean 20.0 %" in shown(app)
+
+    run_app(app, script)
+
+
+def test_timeline_sparklines_and_samples(cap) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(cap)
+
+    async def script(pilot: Any) -> None:
+        assert "5 Timeline" in shown(app)
+        await pilot.press("5")
+        await settle(pilot)
+        text = shown(app)
+        assert "[5 Timeline]" in text
+        assert "GPU 0: 4 NVML samples over 3.5 ms" in text
+        assert "GPU utilization (%): min 10.0 · mean 50.0 · max 90.0" in text
+        assert "SM clock (MHz): min 1000.0 · mean 1520.0 · max 1980.0" in text
+        assert "Kernels running (share of time)" in text
+        assert any(ch in text for ch in "▁▂▃▄▅▆▇█")
+        samples = app.screen.query_one("#samples", FrameTable)
+        assert samples.column_texts("gpu_util_pct") == ["10.0", "90.0", "80.0", "20.0"]
+
+    run_app(app, script)
+
+
+def test_brackets_and_control_bytes_are_shown_literally(cap) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(cap)
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        text = shown(app)
+        assert "Weird [bold]name[/bold]␞␟X" in text  # not markup, control bytes made visible
+        await search(pilot, "weird")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "#2 Weird [bold]name[/bold]␞␟X" in shown(app)
+
+    run_app(app, script)
+
+
+def test_no_color_still_marks_unfused_and_current_screen(cap, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = TrtscopeApp(cap)
+
+    async def script(pilot: Any) -> None:
+        assert app.no_color
+        assert "[1 Overview]" in shown(app)
+        await pilot.press("3")
+        await settle(pilot)
+        lines = shown(app).splitlines()
+        assert any("MaxPool_2" in ln and "✗ unfused" in ln for ln in lines)
+        assert any("Conv_0" in ln and "fused" in ln and "✗" not in ln for ln in lines)
+
+    run_app(app, script)
+
+
+def test_theme_toggle_and_help_lists_every_key(cap) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(cap)
+
+    async def script(pilot: Any) -> None:
+        dark = app.current_theme.dark
+        await pilot.press("t")
+        await settle(pilot)
+        assert app.current_theme.dark is not dark
+        assert "[1 Overview]" in shown(app)
+        await pilot.press("t")
+        assert app.current_theme.dark is dark
+        for key in ("2", "3"):
+            await pilot.press(key)
+            await settle(pilot)
+            under = app.screen
+            await pilot.press("question_mark")
+            await settle(pilot)
+            assert isinstance(app.screen, HelpScreen)
+            keys = dict(k for _, rows in app.screen.sections() for k in rows)
+            for b in [*bindings_of(type(app)), *bindings_of(type(under), ours=True), *bindings_of(FrameTable)]:
+                for k in b.key.split(","):
+                    assert app.get_key_display(type(b)(k, b.action)) in " ".join(keys), b
+            text = shown(app)
+            assert "Export CSV" in text and "Unfused only" in text and "Search" in text
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is under
+
+    run_app(app, script)
+
+
+def test_every_screen_fits_80x24(cap) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(cap)
+
+    async def script(pilot: Any) -> None:
+        for key, label in (("1", "Overview"), ("2", "Layers"), ("3", "Fusion"), ("4", "Hotspots"),
+                           ("5", "Timeline")):
+            await pilot.press(key)
+            await settle(pilot)
+            lines = shown(app).splitlines()
+            assert len(lines) <= 24 and all(len(ln) <= 80 for ln in lines)
+            assert f"[{key} {label}]" in lines[0]
+            assert "Quit" in lines[-1]  # the footer of keys is on screen
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one("#main-table", FrameTable)
+        assert [r[1] for r in table.visible_rows()][:2] == [NAMES[0], NAMES[1]]  # names readable at 80 columns
+
+    run_app(app, script, size=(80, 24))
+
+
+# --- the real capture bundle recorded on an H100 (kernels + NVML; PyTorch, not TensorRT) ---------------------
+@pytest.fixture(scope="module")
+def bundle() -> dict[str, Any]:
+    if not (CAPTURE_BUNDLE / "manifest.json").exists():
+        pytest.skip(f"capture bundle {CAPTURE_BUNDLE} is absent")
+    nvml = pd.read_parquet(CAPTURE_BUNDLE / "tables" / "nvml.parquet")
+    kernels = pd.read_parquet(CAPTURE_BUNDLE / "tables" / "kernels.parquet")
+    return {"nvml": nvml, "kernels": kernels, "analysis": bundle_analysis()}
+
+
+def test_real_capture_timeline_and_layer_kernels(bundle) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(bundle["analysis"])
+    nvml, kernels = bundle["nvml"], bundle["kernels"]
+    first = str(kernels["layer_name"].dropna().iloc[0])
+    mine = kernels[kernels["layer_name"].eq(first)]
+    total_us = float((mine["end_ns"] - mine["start_ns"]).sum()) / 1000
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("5")
+        await settle(pilot)
+        text = shown(app)
+        util = nvml["gpu_util_pct"]
+        assert f"GPU 0: {len(nvml)} NVML samples" in text
+        assert f"GPU utilization (%): min {util.min():.1f} · mean {util.mean():.1f} · max {util.max():.1f}" in text
+        power = nvml["power_w"]
+        assert f"Power (W): min {power.min():.1f} · mean {power.mean():.1f} · max {power.max():.1f}" in text
+        assert app.screen.query_one("#samples", FrameTable).row_count == len(nvml)
+        await pilot.press("2")
+        await settle(pilot)
+        await search(pilot, first)
+        await pilot.press("enter")
+        await settle(pilot)
+        text = shown(app)
+        assert f"Kernels ({len(mine)} launches, {total_us:,.1f} µs in all)" in text
+        table = app.screen.query_one("#kernels", FrameTable)
+        assert table.column_texts("name") == mine.sort_values("start_ns")["name"].astype(str).tolist()
+        assert "NVML:" in text  # samples during (or, at 50 Hz, nearest to) microsecond kernels
+
+    run_app(app, script)
+
+
+def test_mouse_header_click_sorts_and_double_click_opens(cap) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(cap)
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one("#main-table", FrameTable)
+        header = shown(app).splitlines()[2]  # nav, status, then the table's header line
+        x = header.index("mean ms")
+        await pilot.click("#main-table", offset=(x, 0))
+        await settle(pilot)
+        assert table.sort_column == "mean_ms" and table.sort_descending
+        assert table.column_texts("name")[0] == NAMES[0]  # 0.5 ms, the largest chosen mean
+        await pilot.click("#main-table", offset=(x, 0))  # again: reversed
+        await settle(pilot)
+        assert not table.sort_descending and table.column_texts("name")[0] == NAMES[3]
+        await pilot.click("#main-table", offset=(5, 2), times=2)  # second row, double click
+        await settle(pilot)
+        assert isinstance(app.screen, LayerDetailScreen) and app.screen.index == 2
+
+    run_app(app, script)

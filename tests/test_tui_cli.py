@@ -1,0 +1,73 @@
+"""``trtscope tui`` on the command line: registration, help, and input errors reported exactly like
+``trtscope report`` before any UI starts (textual is not even imported then)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trtscope.cli.main import main
+
+PROBE = """
+import json, sys
+from trtscope.cli.main import main
+rc = main(sys.argv[1:])
+print(json.dumps({"rc": rc, "textual": any(m == "textual" or m.startswith("textual.") for m in sys.modules)}))
+"""
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> tuple[dict[str, object], str]:
+    """(exit code and whether textual got imported, stderr) of ``trtscope ARGS`` in a fresh interpreter."""
+    p = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    return json.loads(p.stdout.strip().splitlines()[-1]), p.stderr
+
+
+@pytest.mark.parametrize("bad", ["missing", "garbage"])
+def test_bad_input_gives_the_report_error_before_any_ui(tmp_path, bad) -> None:  # type: ignore[no-untyped-def]
+    if bad == "missing":
+        arg = str(tmp_path / "no-such-dir")
+    else:
+        f = tmp_path / "model.layers.json"
+        f.write_text('{"Layers": [ {"Name": ')  # cut off mid-way
+        arg = str(f)
+    tui, tui_err = run_cli("tui", arg)
+    report, report_err = run_cli("report", arg)
+    assert tui["rc"] == report["rc"] == 2
+    assert tui_err == report_err and tui_err.startswith("trtscope: error: ") and tui_err.count("\n") == 1
+    assert tui["textual"] is False  # the UI never started
+
+
+def test_layers_option_errors_the_same_way(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    missing = str(tmp_path / "x.json")
+    assert main(["tui", "--layers", missing]) == 2
+    tui_err = capsys.readouterr().err
+    assert main(["report", "--layers", missing]) == 2
+    assert capsys.readouterr().err == tui_err and missing in tui_err
+
+
+def test_no_terminal_is_an_error_not_a_garbled_screen() -> None:
+    result, err = run_cli("tui", "--example")  # stdout is a pipe here
+    assert result["rc"] == 2 and "interactive terminal" in err and "trtscope report" in err
+    assert result["textual"] is False
+
+
+def test_help_lists_options_examples_and_keys(capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as exc:
+        main(["tui", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for text in ("--layers", "--profile", "--times", "--onnx", "--example", "trtscope tui --example",
+                 "trtscope tui engine_dir/", "? every key", "NO_COLOR", "GPU activity in a terminal UI"):
+        assert text in out
+
+
+def test_tui_module_imports_no_textual() -> None:
+    code = ("import sys, trtscope.cli.tui, trtscope.views.tui, trtscope.views.tui.data; "
+            "print(any(m.startswith('textual') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "False"

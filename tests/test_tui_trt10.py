@@ -1,0 +1,165 @@
+"""The TUI on TensorRT 10 artifacts: trt10-h100-mnist (inspector JSON with Metadata, Myelin layers, a
+profile that does not match) and the project's own example fixtures/rtx-h100-resnet18 (TensorRT-RTX one-line
+layer log + the ONNX model). Expected values come from the raw files (JSON, log lines, the ONNX protobuf)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import trtscope
+from tests.conftest import own_fixture, shared_fixture
+from tests.test_tui_kit import run_app, search, settle, shown
+from trtscope.views.tui.app import TrtscopeApp
+from trtscope.views.tui.screens.detail import LayerDetailScreen
+from trtscope.views.tui.widgets import FrameTable
+
+META = re.compile(r"\[ONNX Layer: (.*?)\]")
+
+
+# --- trt10-h100-mnist -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mnist() -> dict[str, Any]:
+    d = shared_fixture("trt10-h100-mnist")
+    layers = json.loads((d / "mnist.exportLayerInfo.json").read_text())["Layers"]
+    log = (d / "trtexec-build-verbose.log").read_text()
+    return {
+        "dir": d,
+        "layers": layers,
+        "nodes": [META.findall(x.get("Metadata", "")) for x in layers],
+        "version": re.search(r"TensorRT version: (\S+)", log).group(1),  # type: ignore[union-attr]
+        "gpu": re.search(r"Selected Device: (.+)", log).group(1).strip(),  # type: ignore[union-attr]
+        "analysis": trtscope.load(d),
+    }
+
+
+@pytest.mark.shared
+def test_mnist_overview_says_what_is_missing(mnist) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(mnist["analysis"], source=str(mnist["dir"]))
+
+    async def script(pilot: Any) -> None:
+        text = shown(app)
+        assert f"TensorRT          {mnist['version']}" in text and mnist["gpu"] in text
+        assert f"Engine layers     {len(mnist['layers'])} (" in text
+        assert "no per-layer profile" in text
+        assert "warning:" in text and "dumpProfile.log" in text  # the profile of another build is refused
+        assert "5 Timeline" not in text  # no NVML samples: no timeline in the navigation
+        await pilot.press("5")
+        await settle(pilot)
+        assert "[1 Overview]" in shown(app)
+        await pilot.press("4")
+        await settle(pilot)
+        assert "No per-layer times in this input" in shown(app)
+
+    run_app(app, script)
+
+
+@pytest.mark.shared
+def test_mnist_fusion_groups_follow_metadata(mnist) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(mnist["analysis"])
+    # node -> the layers whose Metadata names it (one node can feed several Myelin layers)
+    where: dict[str, list[int]] = {}
+    for i, nodes in enumerate(mnist["nodes"]):
+        for n in nodes:
+            where.setdefault(n, []).append(i)
+    spread = next(n for n, idx in where.items() if len(idx) > 1)
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#main-table", FrameTable)
+        f = table.view_frame()
+        got = [(int(li), n) for k, li, n in zip(f["row_kind"], f["layer_index"], f["node_name"], strict=True)
+               if k == "node"]
+        assert got == [(i, n) for i, nodes in enumerate(mnist["nodes"]) for n in nodes]
+        await search(pilot, spread)
+        labels = table.column_texts("label")
+        assert [x.strip(" ├└") for x in labels if not x.startswith("#")] == [spread] * len(where[spread])
+        assert [x.split()[0] for x in labels if x.startswith("#")] == [f"#{i}" for i in where[spread]]
+        await pilot.press("down", "down", "enter")  # the node under the second layer that holds it
+        await settle(pilot)
+        assert isinstance(app.screen, LayerDetailScreen) and app.screen.index == where[spread][1]
+        text = shown(app)
+        meta = mnist["layers"][where[spread][1]]["Metadata"]
+        assert meta.replace("\x1f", "␟").replace("\x1e", "␞") in text  # separators visible, not raw bytes
+        assert "\x1f" not in text and "\x1e" not in text
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("u")  # unfused only: layers of one node whose node runs nowhere else
+        await settle(pilot)
+        await pilot.press("escape")  # clears the search, keeps "unfused only"
+        await settle(pilot)
+        alone = [n for n, idx in where.items() if all(len(mnist["nodes"][i]) == 1 for i in idx)]
+        shown_nodes = [x.strip(" ├└") for x in table.column_texts("label") if not x.startswith("#")]
+        assert sorted(shown_nodes) == sorted(alone)
+
+    run_app(app, script)
+
+
+# --- the project's own example: TensorRT-RTX, one-line layer log + ONNX ------------------------------------------
+@pytest.fixture(scope="module")
+def rtx() -> dict[str, Any]:
+    onnx = pytest.importorskip("onnx")
+    d = own_fixture("rtx-h100-resnet18")
+    model = onnx.load(str(d / "model.onnx"), load_external_data=False)
+    lines = [ln for ln in (d / "build-verbose.log").read_text().splitlines() if ln.startswith("Name: ")]
+    names = [re.match(r"Name: (.*?), LayerType:", ln).group(1) for ln in lines]  # type: ignore[union-attr]
+    nodes = [META.findall(ln.split("Metadata: ", 1)[1]) if "Metadata: " in ln else [] for ln in lines]
+    mapped = {n for ns in nodes for n in ns}
+    return {
+        "names": names,
+        "nodes": nodes,
+        "ops": Counter(n.op_type for n in model.graph.node),
+        "onnx_names": [n.name for n in model.graph.node],
+        "folded": [n.name for n in model.graph.node if n.name not in mapped],
+        "analysis": trtscope.load(example=True),
+    }
+
+
+def test_example_overview_and_folded_group(rtx) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(rtx["analysis"], source="example")
+
+    async def script(pilot: Any) -> None:
+        text = shown(app)
+        assert f"ONNX nodes        {len(rtx['onnx_names'])} (" in text
+        assert f"{len(rtx['folded'])} folded/eliminated" in text
+        assert f"Engine layers     {len(rtx['names'])} (" in text
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#main-table", FrameTable)
+        f = table.view_frame()
+        folded = f[f["layer_index"].eq(-1) & f["row_kind"].eq("node")]["node_name"].tolist()
+        assert sorted(folded) == sorted(rtx["folded"])
+        await search(pilot, "op:Conv")
+        node_rows = [x for x in table.column_texts("label") if not x.startswith("#")]
+        assert len(node_rows) == rtx["ops"]["Conv"]
+        await pilot.press("o")  # order by time: no times here, engine order kept
+        await settle(pilot)
+        assert len([x for x in table.column_texts("label") if not x.startswith("#")]) == rtx["ops"]["Conv"]
+
+    run_app(app, script)
+
+
+def test_example_layers_and_detail(rtx) -> None:  # type: ignore[no-untyped-def]
+    app = TrtscopeApp(rtx["analysis"])
+    target = next(i for i, ns in enumerate(rtx["nodes"]) if len(ns) == 3)
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one("#main-table", FrameTable)
+        assert table.column_texts("name") == rtx["names"]
+        assert set(table.column_texts("mean_ms")) == {"—"}  # no profile: nothing invented
+        await search(pilot, rtx["names"][target])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LayerDetailScreen) and app.screen.index == target
+        nodes = app.screen.query_one("#nodes", FrameTable)
+        assert nodes.column_texts("name") == rtx["nodes"][target]
+        assert "no per-layer time" in shown(app)
+
+    run_app(app, script)

@@ -1,0 +1,75 @@
+"""Cell formatters for FrameTable columns (lazy: called only for the rows on screen)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from trtscope.views.formatting import bar, ms, node_list, pct, printable
+
+BAR_WIDTH = 12
+
+
+def is_missing(v: Any) -> bool:
+    """None, NaN and pandas' NA (nullable Int64 columns of capture bundles)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return True
+    try:
+        return bool(v != v)  # NaN-like scalars (numpy floats, NaT)
+    except TypeError:  # pd.NA: its comparison is NA, whose truth value raises
+        return True
+    except ValueError:  # an array: a value, not a missing one
+        return False
+
+
+def text_cell(v: Any) -> str:
+    return "" if is_missing(v) else printable(v)
+
+
+def int_cell(v: Any) -> str:
+    return "" if is_missing(v) else str(int(v))
+
+
+def ms_cell(v: Any) -> str:
+    return "—" if is_missing(v) else ms(v)
+
+
+def us_cell(v: Any) -> str:
+    return "—" if is_missing(v) else f"{float(v):.1f}"
+
+
+def pct_cell(v: Any) -> str:
+    return "—" if is_missing(v) else pct(v)
+
+
+def bar_cell(v: Any) -> str:
+    return "" if is_missing(v) else bar(v, BAR_WIDTH)
+
+
+def nodes_cell(v: Any) -> str:
+    return node_list(v, 2)
+
+
+def count_cell(v: Any) -> str:
+    """A count that is 0 shows as blank, so the non-zero ones stand out."""
+    return "" if is_missing(v) or int(v) == 0 else str(int(v))
+
+
+def num_cell(v: Any) -> str:
+    if is_missing(v):
+        return "—"
+    f = float(v)
+    return f"{f:.0f}" if abs(f) >= 100 else f"{f:.1f}"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def seconds(s: float) -> str:
+    """A time span in the unit that reads best (µs, ms or s)."""
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s:.2f} s"

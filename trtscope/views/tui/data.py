@@ -1,0 +1,509 @@
+"""The TUI's view-model: the tables its screens show, derived from an Analysis with vectorised pandas.
+
+Pure functions (no Textual, no I/O) so that a 20,000-layer / 100,000-node input stays interactive and every
+figure a screen shows can be checked without a terminal. Screens call these lazily, when first shown.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trtscope.analysis.fusion import KIND_LABELS
+from trtscope.analysis.session import Analysis
+
+#: Marker for an unfused compute node/layer, so the UI never relies on colour alone (NO_COLOR, light theme).
+UNFUSED = "✗"
+
+#: ``field:value`` search terms per table: field -> column compared case-insensitively and exactly.
+LAYER_FIELDS = {"kind": "kind", "type": "type", "prec": "precision"}
+FUSION_FIELDS = {"op": "op_type", "kind": "kind"}
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+def table(columns: dict[str, Any]) -> pd.DataFrame:
+    """A DataFrame that keeps text columns as Python objects (pandas 3 would infer Arrow strings, whose
+    element access from Python, which the table rendering does, is several times slower)."""
+    out = {}
+    for k, v in columns.items():
+        arr = np.asarray(v)
+        out[k] = pd.Series(arr, dtype=object) if arr.dtype == object or arr.dtype.kind in "US" else arr
+    return pd.DataFrame(out)
+
+
+def _objects(s: pd.Series) -> np.ndarray:
+    return s.to_numpy(dtype=object)
+
+
+# --- search --------------------------------------------------------------------------------------------------
+def haystack(*columns: pd.Series) -> pd.Series:
+    """One lower-cased text per row to search in (columns joined by newlines, missing values as empty)."""
+    out: pd.Series | None = None
+    for c in columns:
+        s = c.astype(object).where(c.notna(), "").astype(str)
+        out = s if out is None else out + "\n" + s
+    assert out is not None
+    return out.str.lower()
+
+
+def search_mask(query: str, hay: pd.Series, fields: dict[str, pd.Series] | None = None) -> np.ndarray | None:
+    """Rows matching every term of ``query`` (None for an empty query: no filter).
+
+    A plain term matches a substring of ``hay``; ``field:value`` matches one column exactly (case-insensitive),
+    where ``fields`` names the columns; a term with an unknown field is searched as plain text.
+    """
+    terms = query.lower().split()
+    if not terms:
+        return None
+    mask = np.ones(len(hay), dtype=bool)
+    for term in terms:
+        field, sep, value = term.partition(":")
+        if sep and fields and field in fields and value:
+            col = fields[field]
+            mask &= col.astype(object).where(col.notna(), "").astype(str).str.lower().eq(value).to_numpy()
+        else:
+            mask &= hay.str.contains(term, regex=False).to_numpy(dtype=bool)
+    return mask
+
+
+# --- layers --------------------------------------------------------------------------------------------------
+def unfused_layer_mask(a: Analysis) -> np.ndarray:
+    """Layers made from a single ONNX compute node (the analysis' unfused hotspots), in ``a.layers`` order."""
+    return a.layers["index"].isin(a.unfused_hotspots["index"]).to_numpy(dtype=bool)
+
+
+def kind_labels(kinds: pd.Series, unfused: np.ndarray) -> np.ndarray:
+    """Human layer kinds, with the unfused marker appended where the layer is one unfused compute node."""
+    labels = np.array([KIND_LABELS.get(k, k) for k in _objects(kinds)], dtype=object)
+    labels[unfused] = labels[unfused] + f" {UNFUSED} unfused"
+    return labels
+
+
+def layers_frame(a: Analysis) -> pd.DataFrame:
+    """Every engine layer with what the Layers screen shows and sorts on (raw values; formatting is lazy)."""
+    L = a.layers
+    unfused = unfused_layer_mask(a)
+    return table(
+        {
+            "index": L["index"].to_numpy(),
+            "name": _objects(L["name"]),
+            "kind": _objects(L["kind"]),
+            "kind_label": kind_labels(L["kind"], unfused),
+            "mean_ms": L["mean_ms"].to_numpy(dtype=float),
+            "median_ms": L["median_ms"].to_numpy(dtype=float),
+            "share": L["share"].to_numpy(dtype=float),
+            "onnx_nodes": _objects(L["onnx_nodes"]),
+            "n_onnx_nodes": L["n_onnx_nodes"].to_numpy(),
+            "type": _objects(L["type"]),
+            "precision": _objects(L["precision"]),
+            "tactic": _objects(L["tactic"]),
+            "unfused": unfused,
+            # per-layer kernel time of a capture (the analysis adds these columns when kernels exist)
+            "kernel_count": L["kernel_count"].to_numpy(dtype=float) if "kernel_count" in L else np.nan,
+            "kernel_ms_per_run": L["kernel_ms_per_run"].to_numpy(dtype=float) if "kernel_ms_per_run" in L
+            else np.nan,
+        }
+    )
+
+
+def layers_haystack(frame: pd.DataFrame) -> pd.Series:
+    nodes = pd.Series([" ".join(map(str, n)) if isinstance(n, (list, tuple)) else "" for n in frame["onnx_nodes"]])
+    return haystack(frame["name"], frame["type"], frame["kind_label"], frame["precision"], frame["tactic"], nodes)
+
+
+# --- fusion groups -------------------------------------------------------------------------------------------
+def unfused_node_mask(nodes: pd.DataFrame) -> np.ndarray:
+    """Compute nodes that run but share their layer with no other node (the coverage definition)."""
+    return (_objects(nodes["node_class"]) == "compute") & (_objects(nodes["status"]) != "absent") & \
+        ~nodes["fused"].to_numpy(dtype=bool)
+
+
+def node_status_text(nodes: pd.DataFrame) -> np.ndarray:
+    """What became of each node, in words; unfused compute nodes carry the marker."""
+    fused = nodes["fused"].to_numpy(dtype=bool)
+    status = _objects(nodes["status"])
+    compute = _objects(nodes["node_class"]) == "compute"
+    text = np.full(len(nodes), "", dtype=object)
+    text[status == "fused"] = "fused"
+    myelin = status == "myelin"
+    text[myelin & fused] = "Myelin, fused"
+    text[myelin & ~fused] = "Myelin, alone"
+    text[status == "alone"] = "alone"
+    text[status == "absent"] = "folded/eliminated"
+    lone = ~compute & (myelin | (status == "alone")) & ~fused
+    text[lone] = text[lone] + " (not compute)"
+    unfused = unfused_node_mask(nodes)
+    text[unfused & ~myelin] = f"{UNFUSED} unfused"
+    text[unfused & myelin] = f"{UNFUSED} unfused (Myelin)"
+    return text
+
+
+def fusion_frame(a: Analysis) -> pd.DataFrame:
+    """ONNX nodes grouped under the engine layer they went into: one header row per layer, then its nodes.
+
+    A node spread over several (Myelin) layers appears under each. Nodes in no layer (folded or eliminated)
+    form a last group with ``layer_index`` -1. Columns: row_kind ("layer"/"node"), layer_index, layer_name,
+    node_name, label, op_type, kind, what, status, ms, share, unfused, group_ms, sub, group_end.
+    Built with numpy arrays (one DataFrame at the end): 100,000 nodes take a fraction of a second.
+    """
+    nodes = a.onnx_nodes.drop_duplicates("name")
+    total = a.summary.get("total_ms") or np.nan
+    n_name = _objects(nodes["name"])
+    n_op, n_status = _objects(nodes["op_type"]), node_status_text(nodes)
+    n_unfused, n_ms = unfused_node_mask(nodes), nodes["attributed_ms"].to_numpy(dtype=float)
+
+    m_layer = a.mapping["layer_index"].to_numpy(dtype=np.int64)
+    m_node = _objects(a.mapping["node_name"])
+    at = pd.Index(n_name).get_indexer(m_node)  # -1: a mapped name missing from the node table
+    ok = at >= 0
+    in_layer = np.zeros(len(n_name), dtype=bool)
+    in_layer[at[ok]] = True
+    absent = np.flatnonzero(~in_layer)
+
+    L = a.layers
+    l_index = L["index"].to_numpy(dtype=np.int64)
+    grouped = np.isin(l_index, m_layer)
+    g_index, g_name = l_index[grouped], _objects(L["name"])[grouped]
+    g_kind, g_ms = _objects(L["kind"])[grouped], L["mean_ms"].to_numpy(dtype=float)[grouped]
+    g_unfused = unfused_layer_mask(a)[grouped]
+    g_n = L["n_onnx_nodes"].to_numpy()[grouped]
+    g_status = np.array([f"{n} node{'s' if n != 1 else ''}" for n in g_n], dtype=object)
+    g_status[g_unfused] = f"{UNFUSED} single-node layer"
+    g_what = np.array([KIND_LABELS.get(k, k) for k in g_kind], dtype=object)
+    g_label = np.array([f"#{i} {n}" for i, n in zip(g_index.tolist(), g_name.tolist(), strict=True)],
+                       dtype=object)
+    group_at = pd.Index(g_index)  # layer index -> its position among the grouped layers
+
+    def of_group(values: np.ndarray, layers: np.ndarray, missing: Any) -> np.ndarray:
+        at = group_at.get_indexer(layers)
+        out = np.where(at >= 0, values[np.maximum(at, 0)] if len(values) else missing, missing)
+        return np.asarray(out, dtype=values.dtype)
+
+    # node rows: mapped ones, then the absent group (layer -1)
+    r_layer = np.concatenate([m_layer[ok], np.full(len(absent), -1, dtype=np.int64)])
+    r_node = np.concatenate([at[ok], absent])
+    n_rows, n_layers = len(r_node), len(g_index) + (1 if len(absent) else 0)
+    kind = np.concatenate([np.full(n_layers, "layer", dtype=object), np.full(n_rows, "node", dtype=object)])
+    layer_index = np.concatenate([g_index, [-1] * (len(absent) > 0), r_layer]).astype(np.int64)
+    sub = np.concatenate([np.zeros(n_layers, dtype=np.int64), np.arange(1, n_rows + 1)])
+    absent_label = ["(in no engine layer: folded or eliminated by TensorRT)"] if len(absent) else []
+    absent_status = [f"{len(absent)} nodes"] if len(absent) else []
+    empty = [None] * len(absent_label)
+    cols: dict[str, Any] = {
+        "row_kind": kind,
+        "layer_index": layer_index,
+        "layer_name": np.concatenate([g_name, empty, of_group(g_name, r_layer, None)]),
+        "node_name": np.concatenate([np.full(n_layers, None, dtype=object), n_name[r_node]]),
+        "label": np.concatenate([g_label, absent_label, n_name[r_node]]),
+        "op_type": np.concatenate([np.full(n_layers, None, dtype=object), n_op[r_node]]),
+        "kind": np.concatenate([g_kind, empty, np.full(n_rows, None, dtype=object)]),
+        "what": np.concatenate([g_what, [""] * len(absent_label), n_op[r_node]]),
+        "status": np.concatenate([g_status, absent_status, n_status[r_node]]),
+        "ms": np.concatenate([g_ms, [np.nan] * len(absent_label), n_ms[r_node]]),
+        "unfused": np.concatenate([g_unfused, [False] * len(absent_label), n_unfused[r_node]]).astype(bool),
+        "sub": sub,
+    }
+    group_end = layer_index == -1
+    order = np.lexsort((sub, layer_index, group_end))
+    cols = {k: np.asarray(v, dtype=object if np.asarray(v).dtype.kind in "OUS" else None)[order]
+            for k, v in cols.items()}
+    is_node = cols["row_kind"] == "node"
+    li = cols["layer_index"]
+    nxt_same = np.zeros(len(li), dtype=bool)
+    nxt_same[:-1] = (li[1:] == li[:-1]) & is_node[1:]
+    glyph = np.where(nxt_same, "  ├ ", "  └ ").astype(object)
+    cols["label"][is_node] = glyph[is_node] + cols["label"][is_node].astype(str).astype(object)
+    cols["share"] = cols["ms"].astype(float) / total
+    cols["ms"] = cols["ms"].astype(float)
+    cols["group_ms"] = of_group(g_ms, li, np.nan)
+    cols["group_end"] = li == -1
+    return table(cols)
+
+
+def fusion_order(frame: pd.DataFrame, by_time: bool) -> np.ndarray:
+    """Row order: engine order, or the slowest layers first (groups kept together, folded nodes last)."""
+    if not by_time:
+        return np.arange(len(frame))
+    key = frame["group_ms"].fillna(-1.0).to_numpy()
+    return np.lexsort((frame["sub"].to_numpy(), frame["layer_index"].to_numpy(), -key,
+                       frame["group_end"].to_numpy()))
+
+
+def fusion_haystack(frame: pd.DataFrame) -> pd.Series:
+    text = frame["node_name"].where(frame["row_kind"].eq("node"), frame["layer_name"])
+    return haystack(text, frame["op_type"], frame["kind"])
+
+
+def fusion_mask(frame: pd.DataFrame, hay: pd.Series | None, query: str, unfused_only: bool) -> np.ndarray | None:
+    """Nodes matching ``query`` (node name, op type, ``op:TYPE``) with their layer rows. A layer whose own
+    name matches while none of its nodes do (``__myl_MulSum...``) is shown whole. ``unfused_only`` keeps only
+    unfused compute nodes."""
+    node = frame["row_kind"].eq("node").to_numpy()
+    hit = None
+    if query.strip():
+        assert hay is not None
+        fields = {k: frame[v] for k, v in FUSION_FIELDS.items()}
+        hit = search_mask(query, hay, fields)
+    if hit is None and not unfused_only:
+        return None
+    if hit is None:
+        hit = np.ones(len(frame), dtype=bool)
+    layer_idx = frame["layer_index"].to_numpy()
+    node_hit = hit & node
+    if unfused_only:
+        node_hit &= frame["unfused"].to_numpy(dtype=bool)
+    groups = np.unique(layer_idx[node_hit])
+    whole = np.zeros(len(frame), dtype=bool)
+    if not unfused_only:
+        whole_groups = np.setdiff1d(layer_idx[hit & ~node], groups)
+        whole = np.isin(layer_idx, whole_groups)
+    return node_hit | whole | (~node & np.isin(layer_idx, groups))
+
+
+# --- layer detail --------------------------------------------------------------------------------------------
+def layer_row(a: Analysis, index: int) -> pd.Series:
+    rows = a.layers[a.layers["index"].eq(index)]
+    if rows.empty:
+        raise KeyError(f"no layer with index {index}")
+    return rows.iloc[0]
+
+
+def layer_nodes(a: Analysis, index: int) -> pd.DataFrame:
+    """The ONNX nodes of one layer, in the layer's order: name, op_type, status, unfused, ms, n_layers."""
+    names = _objects(a.mapping.loc[a.mapping["layer_index"].eq(index), "node_name"])
+    nodes = a.onnx_nodes[a.onnx_nodes["name"].isin(names)].drop_duplicates("name")  # a few rows of 100,000
+    at = pd.Index(_objects(nodes["name"])).get_indexer(names)
+    sub = nodes.iloc[at[at >= 0]]
+    known = at >= 0
+    status = np.full(len(names), "", dtype=object)
+    unfused = np.zeros(len(names), dtype=bool)
+    op = np.full(len(names), None, dtype=object)
+    ms_ = np.full(len(names), np.nan)
+    n_layers = np.zeros(len(names), dtype=np.int64)
+    status[known], unfused[known] = node_status_text(sub), unfused_node_mask(sub)
+    op[known], ms_[known] = _objects(sub["op_type"]), sub["attributed_ms"].to_numpy(dtype=float)
+    n_layers[known] = sub["n_layers"].to_numpy()
+    return table({"name": names, "op_type": op, "status": status, "unfused": unfused, "ms": ms_,
+                  "n_layers": n_layers})
+
+
+def layer_tensor_frame(a: Analysis, index: int) -> pd.DataFrame:
+    t = a.layer_tensors(index)
+    cols = ["direction", "name", "dimensions", "format", "dtype", "location", "strides"]
+    if t.empty:
+        return pd.DataFrame(columns=cols)
+    order = t["direction"].map({"input": 0, "output": 1, "constant": 2}).fillna(3)
+    t = t.assign(_o=order).sort_values(["_o", "position"], kind="stable")
+    return t[cols].reset_index(drop=True)
+
+
+def layer_samples(a: Analysis, layer: pd.Series) -> np.ndarray | None:
+    """Per-iteration times (ms, iteration order) of one layer, when the profile kept them."""
+    prof = a.artifacts.profile
+    s = prof.samples if prof is not None else None
+    if s is None or s.empty:
+        return None
+    sel = s[s["name"].eq(layer["name"]) & s["occurrence"].eq(layer.get("occurrence", 0))]
+    if sel.empty:
+        return None
+    return pd.to_numeric(sel.sort_values("iteration", kind="stable")["ms"], errors="coerce").dropna().to_numpy()
+
+
+def distribution(values: np.ndarray) -> dict[str, float]:
+    q = np.percentile(values, [50, 90, 99])
+    return {
+        "count": float(len(values)), "mean": float(values.mean()), "std": float(values.std()),
+        "min": float(values.min()), "p50": float(q[0]), "p90": float(q[1]), "p99": float(q[2]),
+        "max": float(values.max()),
+    }
+
+
+def histogram(values: np.ndarray, bins: int = 8) -> list[tuple[float, float, int]]:
+    """(low, high, count) per bin of equal width over the samples' range."""
+    lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        return [(lo, hi, len(values))]
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    return [(float(edges[i]), float(edges[i + 1]), int(counts[i])) for i in range(len(counts))]
+
+
+def _int_ns(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+
+
+def layer_kernels(a: Analysis, index: int, name: str) -> pd.DataFrame:
+    """Kernels the analysis attributed to the layer (its ``layer_index``; by layer name for kernel tables
+    without one), in start order, with durations in µs."""
+    k = a.kernels
+    cols = ["start_ns", "end_ns", "duration_us", "name", "grid", "block", "stream_id", "device_id"]
+    if k.empty or not ({"layer_index", "layer_name"} & set(k.columns)):
+        return pd.DataFrame(columns=cols)
+    sel = k[k["layer_index"].eq(index).fillna(False).astype(bool)] if "layer_index" in k.columns \
+        else k[k["layer_name"].eq(name)]
+    if sel.empty:
+        return pd.DataFrame(columns=cols)
+    sel = sel.sort_values("start_ns", kind="stable")
+
+    def dims(prefix: str) -> list[str]:
+        parts = [sel[f"{prefix}_{c}"].astype(object).where(sel[f"{prefix}_{c}"].notna(), "?").astype(str)
+                 for c in "xyz"]
+        return (parts[0] + "×" + parts[1] + "×" + parts[2]).tolist()
+
+    return table(
+        {
+            "start_ns": sel["start_ns"].to_numpy(),
+            "end_ns": sel["end_ns"].to_numpy(),
+            "duration_us": (_int_ns(sel["end_ns"]) - _int_ns(sel["start_ns"])) / 1e3,
+            "name": sel["name"].to_numpy(dtype=object),
+            "grid": dims("grid"),
+            "block": dims("block"),
+            "stream_id": sel["stream_id"].to_numpy(),
+            "device_id": sel["device_id"].to_numpy(),
+        }
+    )
+
+
+@dataclass
+class NvmlWindow:
+    """NVML samples taken while a layer's kernels ran; ``how`` says how they were matched."""
+
+    samples: pd.DataFrame
+    how: str  # "inside" (timestamp within a kernel) | "nearest" (closest sample, within one period) | ""
+
+
+def _sorted_nvml(nvml: pd.DataFrame, gpus: set[Any] | None) -> pd.DataFrame:
+    s = nvml
+    if gpus and s["gpu_index"].nunique() > 1:
+        s = s[s["gpu_index"].isin(gpus)]
+    s = s[pd.to_numeric(s["timestamp_ns"], errors="coerce").notna()]
+    return s.sort_values("timestamp_ns", kind="stable").reset_index(drop=True)
+
+
+def nvml_during(nvml: pd.DataFrame, kernels: pd.DataFrame) -> NvmlWindow:
+    """NVML samples whose timestamp falls inside one of ``kernels`` (vectorised with ``searchsorted``).
+
+    Kernels last microseconds and NVML samples come every few milliseconds, so often none falls inside;
+    then the sample nearest each kernel (at most one sampling period away) is taken, and ``how`` says so.
+    Several GPUs: only the kernels' devices (CUDA device id taken as NVML index).
+    """
+    empty = NvmlWindow(nvml.iloc[0:0], "")
+    if nvml.empty or kernels.empty:
+        return empty
+    gpus = set(kernels["device_id"].dropna().tolist()) if "device_id" in kernels else None
+    s = _sorted_nvml(nvml, gpus)
+    if s.empty:
+        return empty
+    ts = s["timestamp_ns"].astype("int64").to_numpy()
+    k = kernels[pd.to_numeric(kernels["start_ns"], errors="coerce").notna()
+                & pd.to_numeric(kernels["end_ns"], errors="coerce").notna()]
+    starts = k["start_ns"].astype("int64").to_numpy()
+    ends = k["end_ns"].astype("int64").to_numpy()
+    lo = np.searchsorted(ts, starts, side="left")
+    hi = np.searchsorted(ts, ends, side="right")
+    counts = np.maximum(hi - lo, 0)
+    if counts.sum():
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        idx = np.unique(np.repeat(lo, counts) + offsets)
+        return NvmlWindow(s.iloc[idx].reset_index(drop=True), "inside")
+    if len(ts) < 2:
+        return empty
+    period = float(np.median(np.diff(ts)))
+    mids = (starts + (ends - starts) // 2).astype("int64")
+    pos = np.clip(np.searchsorted(ts, mids), 1, len(ts) - 1)
+    before, after = ts[pos - 1], ts[pos]
+    nearest = np.where(mids - before <= after - mids, pos - 1, pos)
+    ok = np.abs(ts[nearest] - mids) <= period
+    idx = np.unique(nearest[ok])
+    if not len(idx):
+        return empty
+    return NvmlWindow(s.iloc[idx].reset_index(drop=True), "nearest")
+
+
+#: NVML metrics the Timeline and the layer detail show: column, label, unit.
+NVML_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("gpu_util_pct", "GPU utilization", "%"),
+    ("sm_clock_mhz", "SM clock", "MHz"),
+    ("power_w", "Power", "W"),
+    ("memory_used_mib", "Memory used", "MiB"),
+    ("mem_util_pct", "Memory utilization", "%"),
+    ("temperature_c", "Temperature", "°C"),
+)
+
+
+def metric_stats(values: pd.Series) -> dict[str, float] | None:
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    if v.empty:
+        return None
+    return {"min": float(v.min()), "mean": float(v.mean()), "max": float(v.max()), "count": float(len(v))}
+
+
+def gpu_indices(nvml: pd.DataFrame) -> list[Any]:
+    return sorted(nvml["gpu_index"].dropna().unique().tolist()) if not nvml.empty else []
+
+
+def nvml_series(nvml: pd.DataFrame, gpu: Any, metric: str, points: int = 512) -> tuple[np.ndarray, float]:
+    """One GPU's metric over time, averaged into at most ``points`` equal time buckets (empty buckets carry
+    the previous value), and the span covered in seconds."""
+    s = nvml[nvml["gpu_index"].eq(gpu)] if gpu is not None else nvml
+    t = pd.to_numeric(s["timestamp_ns"], errors="coerce").to_numpy(dtype=float)
+    v = pd.to_numeric(s[metric], errors="coerce").to_numpy(dtype=float)
+    ok = ~(np.isnan(t) | np.isnan(v))
+    t, v = t[ok], v[ok]
+    if not len(t):
+        return np.zeros(0), 0.0
+    order = np.argsort(t, kind="stable")
+    t, v = t[order], v[order]
+    span = float(t[-1] - t[0]) / 1e9
+    n = min(points, len(v))
+    if n == len(v):
+        return v, span
+    edges = np.linspace(t[0], t[-1], n + 1)
+    b = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n - 1)
+    sums = np.bincount(b, weights=v, minlength=n)
+    cnt = np.bincount(b, minlength=n)
+    out = pd.Series(np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)).ffill().bfill().to_numpy()
+    return out, span
+
+
+def kernel_busy(kernels: pd.DataFrame, t0_ns: float, t1_ns: float, points: int) -> np.ndarray:
+    """Fraction of each of ``points`` equal time buckets covered by kernels (overlaps add up, capped at 1).
+
+    Kernel time before x is C(x) = sum(e_i for e_i < x) + x*(#(s_i < x) - #(e_i < x)) - sum(s_i for s_i < x);
+    with sorted starts and ends and their prefix sums that is two ``searchsorted`` calls, no loop.
+    """
+    if kernels.empty or t1_ns <= t0_ns or points <= 0:
+        return np.zeros(0)
+    s = pd.to_numeric(kernels["start_ns"], errors="coerce").to_numpy(dtype=float)
+    e = pd.to_numeric(kernels["end_ns"], errors="coerce").to_numpy(dtype=float)
+    ok = ~(np.isnan(s) | np.isnan(e))
+    s, e = np.sort(s[ok] - t0_ns), np.sort(e[ok] - t0_ns)
+    cs, ce = np.concatenate([[0.0], np.cumsum(s)]), np.concatenate([[0.0], np.cumsum(e)])
+    x = np.linspace(0.0, t1_ns - t0_ns, points + 1)
+    na, nb = np.searchsorted(s, x, side="left"), np.searchsorted(e, x, side="left")
+    covered = ce[nb] + x * (na - nb) - cs[na]
+    return np.clip(np.diff(covered) / (x[1] - x[0]), 0.0, 1.0)
+
+
+# --- export --------------------------------------------------------------------------------------------------
+def to_csv(frame: pd.DataFrame) -> str:
+    """CSV text of a table as shown (raw values; list cells as JSON arrays so they stay unambiguous)."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object and out[c].map(lambda v: isinstance(v, (list, tuple))).any():
+            out[c] = out[c].map(lambda v: json.dumps(list(v)) if isinstance(v, (list, tuple)) else v)
+    return str(out.to_csv(index=False, lineterminator="\n"))
+
+
+def free_path(directory: Path, stem: str, suffix: str = ".csv") -> Path:
+    """``directory/stem.csv``, or ``stem-2.csv``, ``stem-3.csv``... : the first name not taken."""
+    p = directory / f"{stem}{suffix}"
+    n = 2
+    while p.exists():
+        p = directory / f"{stem}-{n}{suffix}"
+        n += 1
+    return p
