@@ -127,7 +127,7 @@ def capture_analysis(n_samples: int = 5) -> Analysis:
     edges = frame([(0, "input", 0, "x"), (0, "output", 0, "c0"), (1, "input", 0, "c0"), (1, "output", 0, "r1"),
                    (2, "input", 0, "r1"), (2, "output", 0, "m2"), (3, "input", 0, "m2"), (3, "output", 0, "g3"),
                    (4, "input", 0, "x"), (4, "output", 0, "s4")], ONNX_EDGE_COLUMNS)
-    onnx = OnnxGraph(nodes=nodes, edges=edges, initializers=frozenset(), inputs=["x"], outputs=["g3"],
+    onnx = OnnxGraph(nodes=nodes, edge_table=edges, initializers=frozenset(), inputs=["x"], outputs=["g3"],
                      source="test.onnx")
     kernels = frame(
         [(s, e, f"kernel_{i}", 0, 7, i, 4, 1, 1, 128, 1, 1, None, 1, 1, s - 500, s - 100, i, NAMES[i], NAMES[i])

@@ -295,17 +295,21 @@ def analyze_fusion(
     foreign = info.foreign_nodes if info is not None else {}
     op_of = OpLookup(graph)
 
+    # Nodes are numbered once, by their index in the ONNX graph (names the graph lacks are numbered after it),
+    # so every later per-node step works on arrays instead of hashing 100,000 names again.
+    node_id: dict[str, int] = dict(graph.index) if graph is not None else {}
+    n_graph = len(node_id)
+    extra_names: list[str] = []
+    flag_of: list[int] = [-1] * n_graph
+    layers_of: list[list[int] | None] = [None] * n_graph
     map_layer: list[int] = []
-    map_node: list[str] = []
+    map_node: list[int] = []
     map_source: list[str] = []
-    map_layer_name: list[str] = []
     node_lists: list[list[str]] = []
     sources: list[str] = []
     regions: list[str | None] = []
     kinds: list[str] = []
     targets: list[str | None] = []
-    node_flags: dict[str, int] = {}
-    node_layers: dict[str, list[int]] = {}
     for idx, name, md, origin, ltype in zip(
         layers["index"].tolist(), layers["name"].tolist(), layers["metadata"].tolist(), layers["origin"].tolist(),
         layers["type"].tolist(), strict=True
@@ -316,7 +320,7 @@ def analyze_fusion(
         nodes, src = _layer_nodes(name, md, origin, graph, foreign, warnings)
         myel, region = _is_myelin(name, ltype)
         kind = _layer_kind(name, ltype, origin, nodes, myel, op_of)
-        rt = nm.reformat_target(name)
+        rt = nm.reformat_target(name) if name.startswith("Reformatting") else None
         node_lists.append(nodes)
         sources.append(src)
         regions.append(region)
@@ -326,37 +330,49 @@ def analyze_fusion(
         if kind != "noop":
             flags = _LIVE | (_MYELIN if kind == "myelin" else 0) | (_FUSED if len(nodes) >= 2 else 0)
         for n in nodes:
+            j = node_id.get(n)
+            if j is None:
+                j = node_id[n] = len(flag_of)
+                extra_names.append(n)
+                flag_of.append(-1)
+                layers_of.append(None)
+            flag_of[j] = flags if flag_of[j] < 0 else flag_of[j] | flags
+            lst = layers_of[j]
+            if lst is None:
+                layers_of[j] = [idx]
+            else:
+                lst.append(idx)
             map_layer.append(idx)
-            map_node.append(n)
+            map_node.append(j)
             map_source.append(src)
-            map_layer_name.append(name)
-            node_flags[n] = node_flags.get(n, 0) | flags
-            node_layers.setdefault(n, []).append(idx)
 
     layers["onnx_nodes"] = node_lists
-    layers["n_onnx_nodes"] = np.fromiter((len(x) for x in node_lists), dtype=np.int64, count=len(node_lists))
+    layers["n_onnx_nodes"] = np.fromiter(map(len, node_lists), dtype=np.int64, count=len(node_lists))
     layers["mapping_source"] = sources
     layers["myelin_region"] = regions
     layers["reformat_target"] = targets
     layers["kind"] = kinds
 
-    known = graph.index if graph is not None else {}
-    mapping = pd.DataFrame(
-        {
-            "layer_index": np.asarray(map_layer, dtype=np.int64),
-            "layer_name": pd.Series(map_layer_name, dtype=object),
-            "node_name": pd.Series(map_node, dtype=object),
-            "source": pd.Series(map_source, dtype=object),
-            "in_onnx": np.fromiter((n in known for n in map_node), dtype=bool, count=len(map_node)),
-        }
-    )
     if graph is not None and graph.unmatched > graph.matched:
         warnings.append(
             f"{graph.unmatched} layer-name pieces that look like ONNX node names are not in {graph.g.source} "
             f"(only {graph.matched} are): is it the model this engine was built from?"
         )
-    nodes_df = _node_table(onnx, node_layers, op_of, warnings)
-    _statuses(nodes_df, node_flags, node_layers)
+    nodes_df = _node_table(onnx, extra_names, op_of, warnings)
+    _statuses(nodes_df, np.asarray(flag_of, dtype=np.int64), layers_of)
+    names = nodes_df["name"].to_numpy(dtype=object)
+    node_ix = np.asarray(map_node, dtype=np.int64)
+    layer_names = layers.set_index("index")["name"]
+    mapping = pd.DataFrame(
+        {
+            "layer_index": np.asarray(map_layer, dtype=np.int64),
+            "layer_name": layer_names.reindex(map_layer).to_numpy(dtype=object),
+            "node_name": names[node_ix] if len(node_ix) else np.array([], dtype=object),
+            "node_index": node_ix,
+            "source": pd.Series(map_source, dtype=object),
+            "in_onnx": node_ix < n_graph,
+        }
+    )
     return FusionResult(layers=layers, onnx_nodes=nodes_df, mapping=mapping, warnings=_dedupe(warnings))
 
 
@@ -364,34 +380,33 @@ def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _node_table(
-    onnx: OnnxGraph | None, node_layers: dict[str, list[int]], op_of: OpLookup, warnings: list[str]
-) -> pd.DataFrame:
-    """ONNX nodes: the graph's when given (plus engine-referenced names missing from it), else those the
-    engine names, with op types guessed from the names."""
+def _node_table(onnx: OnnxGraph | None, extra: list[str], op_of: OpLookup, warnings: list[str]) -> pd.DataFrame:
+    """ONNX nodes: the graph's (when given) followed by the engine-referenced names it lacks, whose op types
+    are guessed from the names; without a graph, just the names the engine references."""
     if onnx is not None:
         names = onnx.nodes["name"].tolist()
-        known = set(names)
-        missing = [n for n in node_layers if n not in known]
         ops = onnx.nodes["op_type"].tolist()
         domains = onnx.nodes["domain"].tolist()
-        if missing:
+        if extra:
             warnings.append(
-                f"{len(missing)} of {len(node_layers)} ONNX node names the engine references are not in "
-                f"{onnx.source} (a different model version?): " + ", ".join(repr(n) for n in missing[:3])
-                + (" ..." if len(missing) > 3 else "")
+                f"{len(extra)} ONNX node names the engine references are not in {onnx.source} "
+                f"(a different model version?): " + ", ".join(repr(n) for n in extra[:3])
+                + (" ..." if len(extra) > 3 else "")
             )
-        op_src: list[str | None] = [*(["onnx"] * len(names)), *(["name"] * len(missing))]
-        in_onnx = [True] * len(names) + [False] * len(missing)
-        names = names + missing
-        ops = ops + [op_of(n) for n in missing]
-        domains = domains + [""] * len(missing)
+        n_graph = len(names)
+        guessed = [op_of(n) for n in extra]
+        op_src: list[str | None] = [*(["onnx"] * n_graph), *(["name" if op else None for op in guessed])]
+        names = names + extra
+        ops = ops + guessed
+        domains = domains + [""] * len(extra)
     else:
-        names = list(node_layers)
+        n_graph = 0
+        names = list(extra)
         ops = [op_of(n) for n in names]
         domains = [""] * len(names)
         op_src = ["name" if op is not None else None for op in ops]
-        in_onnx = [False] * len(names)
+    in_onnx = np.zeros(len(names), dtype=bool)
+    in_onnx[:n_graph] = True
     return pd.DataFrame(
         {
             "index": np.arange(len(names), dtype=np.int64),
@@ -399,20 +414,27 @@ def _node_table(
             "op_type": pd.Series(ops, dtype=object),
             "domain": pd.Series(domains, dtype=object),
             "op_type_source": pd.Series(op_src, dtype=object),
-            "in_onnx": np.asarray(in_onnx, dtype=bool),
-            "node_class": pd.Series([node_class(op) for op in ops], dtype=object),
+            "in_onnx": in_onnx,
+            "node_class": _node_classes(ops),
         }
     )
 
 
-def _statuses(nodes: pd.DataFrame, flags: dict[str, int], node_layers: dict[str, list[int]]) -> None:
-    """Fill status / reason / fused / layer list per node from the flags gathered over the layers."""
-    names = nodes["name"].tolist()
-    f = np.fromiter((flags.get(n, -1) for n in names), dtype=np.int64, count=len(names))
-    present = f >= 0
-    live = present & ((f & _LIVE) != 0)
-    myelin = (f & _MYELIN) != 0
-    fused = live & ((f & _FUSED) != 0)
+def _node_classes(ops: list[str | None]) -> pd.Series:
+    """node_class per op, classifying each distinct op type once."""
+    s = pd.Series(ops, dtype=object)
+    classes = {op: node_class(op) for op in pd.unique(s.dropna())}
+    out = s.map(classes).astype(object)
+    return out.where(out.notna(), node_class(None))
+
+
+def _statuses(nodes: pd.DataFrame, flags: np.ndarray, layers_of: list[list[int] | None]) -> None:
+    """Fill status / reason / fused / layer list per node from the flags gathered over the layers
+    (``flags[i]`` is -1 for a node in no layer)."""
+    present = flags >= 0
+    live = present & ((flags & _LIVE) != 0)
+    myelin = (flags & _MYELIN) != 0
+    fused = live & ((flags & _FUSED) != 0)
     nodes["status"] = np.select(
         [~present, ~live, myelin, fused], ["absent", "absent", "myelin", "fused"], default="alone"
     ).astype(object)
@@ -421,6 +443,6 @@ def _statuses(nodes: pd.DataFrame, flags: dict[str, int], node_layers: dict[str,
         default="",
     ).astype(object)
     nodes["fused"] = fused
-    empty: list[int] = []
-    nodes["layer_indices"] = pd.Series([node_layers.get(n, empty) for n in names], dtype=object)
-    nodes["n_layers"] = np.fromiter((len(node_layers.get(n, empty)) for n in names), dtype=np.int64, count=len(names))
+    lists = [x if x is not None else [] for x in layers_of]
+    nodes["layer_indices"] = pd.Series(lists, dtype=object)
+    nodes["n_layers"] = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))

@@ -35,20 +35,25 @@ def layer_hotspots(layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def attribute_to_nodes(nodes: pd.DataFrame, mapping: pd.DataFrame, layers: pd.DataFrame) -> None:
-    """Fill ``attributed_ms`` (even split of each layer's mean) and ``layers_ms`` (sum of whole layers)."""
+    """Fill ``attributed_ms`` (even split of each layer's mean) and ``layers_ms`` (sum of whole layers).
+
+    Vectorised with ``np.bincount`` over the mapping's node numbers (layer ``index`` is its row position).
+    """
     if mapping.empty or not layers["profiled"].any():
         nodes["attributed_ms"] = np.nan
         nodes["layers_ms"] = np.nan
         return
-    lk = layers.set_index("index")
-    mean = lk["mean_ms"].reindex(mapping["layer_index"]).to_numpy(dtype="float64")
-    n = lk["n_onnx_nodes"].reindex(mapping["layer_index"]).to_numpy(dtype="float64")
-    per = pd.DataFrame({"node": mapping["node_name"].to_numpy(), "split": mean / np.maximum(n, 1), "whole": mean})
-    g = per.groupby("node", sort=False)
-    split = g["split"].sum(min_count=1)
-    whole = g["whole"].sum(min_count=1)
-    nodes["attributed_ms"] = split.reindex(nodes["name"]).to_numpy()
-    nodes["layers_ms"] = whole.reindex(nodes["name"]).to_numpy()
+    li = mapping["layer_index"].to_numpy(dtype=np.int64)
+    ni = mapping["node_index"].to_numpy(dtype=np.int64)
+    mean = layers["mean_ms"].to_numpy(dtype="float64")[li]
+    n = np.maximum(layers["n_onnx_nodes"].to_numpy(dtype="float64")[li], 1)
+    timed = ~np.isnan(mean)
+    size = len(nodes)
+    split = np.bincount(ni[timed], weights=(mean / n)[timed], minlength=size)
+    whole = np.bincount(ni[timed], weights=mean[timed], minlength=size)
+    has = np.bincount(ni[timed], minlength=size) > 0
+    nodes["attributed_ms"] = np.where(has, split, np.nan)
+    nodes["layers_ms"] = np.where(has, whole, np.nan)
 
 
 def op_type_hotspots(nodes: pd.DataFrame, layers: pd.DataFrame, total_ms: float | None) -> pd.DataFrame:
@@ -76,22 +81,26 @@ def op_type_hotspots(nodes: pd.DataFrame, layers: pd.DataFrame, total_ms: float 
     return out[cols]
 
 
-def unfused_hotspots(layers: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+def unfused_hotspots(layers: pd.DataFrame, nodes: pd.DataFrame, mapping: pd.DataFrame) -> pd.DataFrame:
     """Layers of one unfused ONNX compute node (plain, or a single-node Myelin layer), ranked by time.
 
     "Unfused" is the coverage's definition: a node that shares no running layer with another node. A node
     split over several Myelin layers, one of them shared, is fused — its single-node kernels are not listed.
     """
-    op_of = dict(zip(nodes["name"].tolist(), nodes["op_type"].tolist(), strict=True))
-    unfused = set(nodes.loc[nodes["node_class"].eq("compute") & ~nodes["fused"].astype(bool), "name"].tolist())
-    single = layers[layers["kind"].isin(["single", "myelin"]) & layers["n_onnx_nodes"].eq(1)].copy()
-    single["onnx_node"] = [x[0] for x in single["onnx_nodes"]]
-    single["op_type"] = single["onnx_node"].map(op_of)
-    single = single.loc[np.fromiter((n in unfused for n in single["onnx_node"].tolist()), dtype=bool,
-                                    count=len(single))]
-    single = single.sort_values("mean_ms", ascending=False, kind="stable", na_position="last")
-    return single[["index", "name", "onnx_node", "op_type", "type", "kind", "mean_ms", "median_ms",
-                   "share"]].reset_index(drop=True)
+    cols = ["index", "name", "onnx_node", "op_type", "type", "kind", "mean_ms", "median_ms", "share"]
+    single = (layers["kind"].isin(["single", "myelin"]) & layers["n_onnx_nodes"].eq(1)).to_numpy()
+    node_of_layer = np.full(len(layers), -1, dtype=np.int64)
+    node_of_layer[mapping["layer_index"].to_numpy(dtype=np.int64)] = mapping["node_index"].to_numpy(dtype=np.int64)
+    unfused_node = (nodes["node_class"].eq("compute") & ~nodes["fused"].astype(bool)).to_numpy()
+    j = node_of_layer[single]
+    keep = np.zeros(len(layers), dtype=bool)
+    keep[np.nonzero(single)[0][unfused_node[j]]] = True
+    out = layers.loc[keep].copy()
+    ix = node_of_layer[keep]
+    out["onnx_node"] = nodes["name"].to_numpy(dtype=object)[ix]
+    out["op_type"] = nodes["op_type"].to_numpy(dtype=object)[ix]
+    out = out.sort_values("mean_ms", ascending=False, kind="stable", na_position="last")
+    return out[cols].reset_index(drop=True)
 
 
 def reformat_cost(layers: pd.DataFrame, total_ms: float | None) -> dict[str, Any]:

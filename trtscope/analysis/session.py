@@ -127,7 +127,7 @@ def analyze(art: Artifacts) -> Analysis:
         mapping=mapping,
         hotspots=hs.layer_hotspots(layers),
         op_hotspots=hs.op_type_hotspots(nodes, layers, total),
-        unfused_hotspots=hs.unfused_hotspots(layers, nodes),
+        unfused_hotspots=hs.unfused_hotspots(layers, nodes, mapping),
         coverage_by_op=cov.coverage_by_op(nodes),
         summary=summary,
         warnings=warnings,

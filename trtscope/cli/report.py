@@ -37,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
             "9.0 — so this example has layer information but no per-layer times (none are invented)"
         )
     if args.json:
-        from trtscope.views.json_doc import dumps, report_document
+        from trtscope.views.json_doc import report_json
 
-        sys.stdout.write(dumps(report_document(analysis, top=args.top)) + "\n")
+        sys.stdout.write(report_json(analysis, top=args.top) + "\n")
         return 0
     from rich.console import Console
 

@@ -7,6 +7,7 @@ objects; the analysis consumes only these. None of them knows which file format 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,13 +64,25 @@ class OnnxGraph:
     """The ONNX model's node graph (no weights)."""
 
     nodes: pd.DataFrame  # ONNX_NODE_COLUMNS
-    edges: pd.DataFrame  # ONNX_EDGE_COLUMNS
     initializers: frozenset[str]
     inputs: list[str]
     outputs: list[str]
     source: str
     producer: str = ""
     opset: int | None = None
+    #: the edges, or how to read them: most analyses never need them, and decoding every tensor name of a
+    #: 100,000-node graph costs as much as the rest of the graph together
+    edge_table: pd.DataFrame | None = None
+    edge_loader: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+
+    @property
+    def edges(self) -> pd.DataFrame:
+        """ONNX_EDGE_COLUMNS: one row per (node, input or output tensor)."""
+        if self.edge_table is None:
+            if self.edge_loader is None:
+                raise ValueError("this ONNX graph was read without its edges")
+            self.edge_table = self.edge_loader()
+        return self.edge_table
 
 
 @dataclass

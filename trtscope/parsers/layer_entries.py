@@ -9,8 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from trtscope.model.artifacts import LayerInfo
-from trtscope.model.tables import LAYER_COLUMNS, frame
+from trtscope.model.tables import LAYER_COLUMNS
 from trtscope.model.tensors import output_dtypes, precision_of
 
 
@@ -23,28 +26,32 @@ def layer_info_from_entries(
     foreign: dict[str, list[str]] | None = None,
     dropped_profiles: int = 0,
 ) -> LayerInfo:
-    rows: list[tuple[object, ...]] = []
-    for index, e in enumerate(entries):
-        stream = e.get("StreamId")
-        metadata = e.get("Metadata")
-        tactic = e.get("TacticName")
-        tactic_value = e.get("TacticValue")
-        rows.append(
-            (
-                index,
-                e["Name"],
-                str(e.get("LayerType", "") or ""),
-                e.get("ParameterType"),
-                e.get("Origin"),
-                None if tactic is None else str(tactic),
-                None if tactic_value is None else str(tactic_value),
-                stream if isinstance(stream, int) else None,
-                metadata if isinstance(metadata, str) and metadata else None,
-                precision_of(output_dtypes(e)),
-            )
-        )
+    # Column by column (list comprehensions), not row tuples: 20,000-layer engines are common.
+    def text(key: str) -> pd.Series:
+        return pd.Series([None if (v := e.get(key)) is None else str(v) for e in entries], dtype=object)
+
+    def metadata(e: dict[str, Any]) -> str | None:
+        m = e.get("Metadata")
+        return m if isinstance(m, str) and m else None
+
+    layers = pd.DataFrame(
+        {
+            "index": np.arange(len(entries), dtype=np.int64),
+            "name": pd.Series([e["Name"] for e in entries], dtype=object),
+            "type": pd.Series([str(e.get("LayerType") or "") for e in entries], dtype=object),
+            "parameter_type": text("ParameterType"),
+            "origin": text("Origin"),
+            "tactic": text("TacticName"),
+            "tactic_value": text("TacticValue"),
+            "stream_id": pd.Series([v if isinstance(v := e.get("StreamId"), int) else None for e in entries],
+                                   dtype=object),
+            "metadata": pd.Series([metadata(e) for e in entries], dtype=object),
+            "precision": pd.Series([precision_of(output_dtypes(e)) for e in entries], dtype=object),
+        },
+        columns=list(LAYER_COLUMNS),
+    )
     return LayerInfo(
-        layers=frame(rows, LAYER_COLUMNS),
+        layers=layers,
         bindings=bindings or [],
         detail=detail,
         source=str(source),

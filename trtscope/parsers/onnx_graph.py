@@ -91,8 +91,9 @@ def _first_string(buf: Any, pos: int, end: int, field: int) -> str:
 
 
 class _Reader:
-    def __init__(self, buf: Any) -> None:
+    def __init__(self, buf: Any, edges: bool = True) -> None:
         self.buf = buf
+        self.edges = edges
         self.names: list[str] = []
         self.ops: list[str] = []
         self.domains: list[str] = []
@@ -179,6 +180,7 @@ class _Reader:
         outs: list[str] = []
         name = op = domain = ""
         attrs: list[tuple[int, int]] = []
+        edges = self.edges
         while pos < end:
             key = buf[pos]
             pos += 1
@@ -193,9 +195,11 @@ class _Reader:
                 n, pos = _varint(buf, pos - 1)
             nxt = pos + n
             if key == 0x0A:
-                ins.append(dec(buf[pos:nxt]))
+                if edges:
+                    ins.append(dec(buf[pos:nxt]))
             elif key == 0x12:
-                outs.append(dec(buf[pos:nxt]))
+                if edges:
+                    outs.append(dec(buf[pos:nxt]))
             elif key == 0x1A:
                 name = dec(buf[pos:nxt])
             elif key == 0x22:
@@ -264,23 +268,31 @@ def _open_map(p: Path) -> tuple[Any, Any, int]:
     return fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), size
 
 
-def _parse_path(p: Path) -> _Parsed:
+def _parse_path(p: Path, edges: bool = True) -> _Parsed:
     fh, buf, size = _open_map(p)
     try:
-        return _parse_model(buf, size, p)
+        return _parse_model(buf, size, p, edges)
     finally:
         buf.close()
         fh.close()
 
 
-def read_onnx_graph(path: str | Path) -> OnnxGraph:
-    """Node names, op types and edges of an ONNX model; weights (embedded or external) are never read."""
+def read_onnx_graph(path: str | Path, *, edges: bool = True) -> OnnxGraph:
+    """Node names, op types and edges of an ONNX model; weights (embedded or external) are never read.
+
+    ``edges=False`` leaves the tensor names out and reads them again from the file if ``.edges`` is used.
+    """
     p = Path(path)
-    return _to_graph(_parse_path(p), p)
+    return _to_graph(_parse_path(p, edges), p, edges)
 
 
-def _parse_model(buf: Any, size: int, p: Path) -> _Parsed:
-    reader = _Reader(buf)
+def _read_edges(p: Path) -> pd.DataFrame:
+    r = _parse_path(p, True)
+    return _edge_table(r)
+
+
+def _parse_model(buf: Any, size: int, p: Path, edges: bool = True) -> _Parsed:
+    reader = _Reader(buf, edges)
     producer = ""
     opset: int | None = None
     graph_span: tuple[int, int] | None = None
@@ -344,7 +356,13 @@ def _edges(flat: list[str], counts: list[int] | np.ndarray, direction: str) -> p
     )
 
 
-def _to_graph(r: _Parsed, p: Path) -> OnnxGraph:
+def _edge_table(r: _Parsed) -> pd.DataFrame:
+    return pd.concat(
+        [_edges(r.in_flat, r.in_counts, "input"), _edges(r.out_flat, r.out_counts, "output")], ignore_index=True
+    )
+
+
+def _to_graph(r: _Parsed, p: Path, edges: bool = True) -> OnnxGraph:
     nodes = pd.DataFrame(
         {
             "index": np.arange(len(r.names), dtype=np.int64),
@@ -362,13 +380,11 @@ def _to_graph(r: _Parsed, p: Path) -> OnnxGraph:
     if unnamed.any():
         nodes.loc[unnamed, "name"] = [f"<unnamed {op} #{i}>" for i, op in zip(
             nodes.index[unnamed], nodes.loc[unnamed, "op_type"], strict=True)]
-    edges = pd.concat(
-        [_edges(r.in_flat, r.in_counts, "input"), _edges(r.out_flat, r.out_counts, "output")], ignore_index=True
-    )
     inits = frozenset(r.initializers)
     return OnnxGraph(
         nodes=nodes,
-        edges=edges,
+        edge_table=_edge_table(r) if edges else None,
+        edge_loader=None if edges else (lambda: _read_edges(p)),
         initializers=inits,
         inputs=[x for x in r.g_inputs if x not in inits],
         outputs=r.g_outputs,
@@ -428,7 +444,7 @@ def _decode_parts(parts: list[bytes]) -> _Parsed | None:
 
 def _worker(path: str, conn: Any) -> None:  # pragma: no cover - runs in the forked child
     try:
-        parts = _encode_parts(_parse_path(Path(path)))
+        parts = _encode_parts(_parse_path(Path(path), edges=False))
         conn.send_bytes(b"ok")
         conn.send_bytes(len(parts).to_bytes(4, "little"))
         for part in parts:
@@ -468,7 +484,7 @@ class PendingGraph:
 
     def result(self) -> OnnxGraph:
         if self._proc is None:
-            return read_onnx_graph(self.path)
+            return read_onnx_graph(self.path, edges=False)
         try:
             status = self._conn.recv_bytes()
             if status == b"err":
@@ -483,5 +499,5 @@ class PendingGraph:
             self._conn.close()
             self._proc.join(timeout=5)
         if parsed is None:
-            return read_onnx_graph(self.path)
-        return _to_graph(parsed, self.path)
+            return read_onnx_graph(self.path, edges=False)
+        return _to_graph(parsed, self.path, edges=False)

@@ -62,14 +62,10 @@ LAYER_FIELDS = [
 ]
 
 
-def report_document(a: Analysis, top: int = 10) -> dict[str, Any]:
+def report_document(a: Analysis, top: int = 10, *, include_layers: bool = True) -> dict[str, Any]:
+    """The report as a dict (``layers`` last). :func:`report_json` renders the same document faster."""
     s = a.summary
     meta = s.get("metadata", {})
-    layers = _records(a.layers, LAYER_FIELDS)
-    for rec in layers:
-        nodes = rec.get("onnx_nodes")
-        if not isinstance(nodes, list):
-            rec["onnx_nodes"] = list(nodes) if isinstance(nodes, (tuple, np.ndarray)) else []
     unfused = a.unfused_nodes()
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -114,8 +110,25 @@ def report_document(a: Analysis, top: int = 10) -> dict[str, Any]:
         },
     }
     doc = _clean(doc)
-    doc["layers"] = layers  # already plain Python values; not walked again (20,000+ records)
+    if include_layers:
+        layers = _records(a.layers, LAYER_FIELDS)
+        for rec in layers:
+            nodes = rec.get("onnx_nodes")
+            if not isinstance(nodes, list):
+                rec["onnx_nodes"] = list(nodes) if isinstance(nodes, (tuple, np.ndarray)) else []
+        doc["layers"] = layers  # already plain Python values; not walked again (20,000+ records)
     return doc
+
+
+def report_json(a: Analysis, top: int = 10) -> str:
+    """``report --json``: the summary parts through ``json``, the (large) layers array through pandas' C
+    JSON writer, which is several times faster for 20,000 records."""
+    head = dumps(report_document(a, top, include_layers=False))
+    cols = [c for c in LAYER_FIELDS if c in a.layers.columns]
+    layers = a.layers[cols].copy()
+    layers["onnx_nodes"] = [list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in layers["onnx_nodes"]]
+    body = layers.to_json(orient="records", force_ascii=False, double_precision=15)
+    return head[:-1] + ',"layers":' + body + "}"
 
 
 def dumps(doc: dict[str, Any]) -> str:
