@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trtscope.errors import InputError
+from trtscope.gcpause import collector_paused
 from trtscope.model.artifacts import Artifacts, LayerInfo, LayerProfile, SourceFile
 from trtscope.parsers.detect import Sniffed, sniff
-from trtscope.parsers.onnx_graph import PendingGraph, looks_like_onnx
+from trtscope.parsers.onnx_graph import PendingGraph
+from trtscope.parsers.onnx_wire import onnx_files_in
 
 if TYPE_CHECKING:
     from trtscope.analysis.session import Analysis
@@ -50,24 +52,6 @@ def _describe(s: Sniffed) -> str:
     if s.times is not None:
         bits.append(f"{len(s.times)} iterations")
     return ", ".join(bits)
-
-
-def _list_dir(directory: Path) -> tuple[list[Path], list[Path]]:
-    """(ONNX models, other files) of a directory, told apart by their first bytes."""
-    try:
-        entries = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
-    except OSError as err:
-        raise InputError(directory, f"cannot list directory ({err.strerror or err})") from err
-    onnx_files: list[Path] = []
-    others: list[Path] = []
-    for p in entries:
-        try:
-            with open(p, "rb") as fh:
-                head = fh.read(16)
-        except OSError:
-            head = b""
-        (onnx_files if looks_like_onnx(head) or p.suffix.lower() == ".onnx" else others).append(p)
-    return onnx_files, others
 
 
 def _sniff_files(files: list[Path], warnings: list[str], progress: Progress | None) -> list[Sniffed]:
@@ -127,7 +111,7 @@ def load_artifacts(
             art = read_bundle(p)
             warnings = art.warnings
         elif p.is_dir():
-            onnx_candidates, others = _list_dir(p)
+            onnx_candidates, others = onnx_files_in(p)
             if onnx is None and onnx_candidates:
                 # the ONNX walk overlaps the JSON parsing below (a worker process, on large graphs)
                 pending = PendingGraph(onnx_candidates[0])
@@ -295,4 +279,5 @@ def load(path: PathLike | None = None, **kwargs: Any) -> Analysis:
     """Load and analyse: ``trtscope.load("dir/")`` or ``trtscope.load(layers=..., profile=..., onnx=...)``."""
     from trtscope.analysis.session import analyze
 
-    return analyze(load_artifacts(path, **kwargs))
+    with collector_paused():
+        return analyze(load_artifacts(path, **kwargs))

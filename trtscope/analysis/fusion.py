@@ -52,7 +52,7 @@ class _Graph:
     def __init__(self, g: OnnxGraph) -> None:
         self.g = g
         names = g.nodes["name"].tolist()
-        self.index = {n: i for i, n in enumerate(names)}
+        self.index = dict(zip(names, range(len(names)), strict=True))
         self.names = names
         self.op_types = g.nodes["op_type"].tolist()
         self._producer: dict[str, int] | None = None
@@ -153,6 +153,12 @@ def _join_profile(layers: pd.DataFrame, profile: LayerProfile | None, warnings: 
         layers["profiled"] = False
         return layers
     prof = profile.times[["name", "occurrence", *cols]].copy()
+    if prof["name"].tolist() == layers["name"].tolist():
+        # the usual case: trtexec and IProfiler list the layers in engine order, so no join is needed
+        for c in cols:
+            layers[c] = pd.to_numeric(prof[c], errors="coerce").astype("float64").to_numpy()
+        layers["profiled"] = True
+        return layers
     prof["profiled"] = True
     merged = layers.merge(prof, on=["name", "occurrence"], how="left", sort=False)
     merged["profiled"] = merged["profiled"].eq(True)
@@ -300,19 +306,17 @@ def analyze_fusion(
     node_id: dict[str, int] = dict(graph.index) if graph is not None else {}
     n_graph = len(node_id)
     extra_names: list[str] = []
-    flag_of: list[int] = [-1] * n_graph
-    layers_of: list[list[int] | None] = [None] * n_graph
-    map_layer: list[int] = []
     map_node: list[int] = []
-    map_source: list[str] = []
     node_lists: list[list[str]] = []
     sources: list[str] = []
     regions: list[str | None] = []
     kinds: list[str] = []
     targets: list[str | None] = []
-    for idx, name, md, origin, ltype in zip(
-        layers["index"].tolist(), layers["name"].tolist(), layers["metadata"].tolist(), layers["origin"].tolist(),
-        layers["type"].tolist(), strict=True
+    layer_flags: list[int] = []
+    get_id = node_id.get
+    for name, md, origin, ltype in zip(
+        layers["name"].tolist(), layers["metadata"].tolist(), layers["origin"].tolist(), layers["type"].tolist(),
+        strict=True,
     ):
         md = md if isinstance(md, str) else None
         origin = origin if isinstance(origin, str) else None
@@ -326,28 +330,36 @@ def analyze_fusion(
         regions.append(region)
         kinds.append(kind)
         targets.append(rt[2] if rt else None)
-        flags = 0
-        if kind != "noop":
-            flags = _LIVE | (_MYELIN if kind == "myelin" else 0) | (_FUSED if len(nodes) >= 2 else 0)
+        layer_flags.append(
+            0 if kind == "noop" else _LIVE | (_MYELIN if kind == "myelin" else 0) | (_FUSED if len(nodes) >= 2 else 0)
+        )
         for n in nodes:
-            j = node_id.get(n)
+            j = get_id(n)
             if j is None:
-                j = node_id[n] = len(flag_of)
+                j = node_id[n] = n_graph + len(extra_names)
                 extra_names.append(n)
-                flag_of.append(-1)
-                layers_of.append(None)
-            flag_of[j] = flags if flag_of[j] < 0 else flag_of[j] | flags
-            lst = layers_of[j]
-            if lst is None:
-                layers_of[j] = [idx]
-            else:
-                lst.append(idx)
-            map_layer.append(idx)
             map_node.append(j)
-            map_source.append(src)
+
+    # Per mapping row, then per node: vectorised from the layer-level lists gathered above.
+    counts = np.fromiter(map(len, node_lists), dtype=np.int64, count=len(node_lists))
+    node_ix = np.asarray(map_node, dtype=np.int64)
+    layer_ix = np.repeat(layers["index"].to_numpy(dtype=np.int64), counts)
+    n_nodes = n_graph + len(extra_names)
+    flags = np.zeros(n_nodes, dtype=np.int64)
+    np.bitwise_or.at(flags, node_ix, np.repeat(np.asarray(layer_flags, dtype=np.int64), counts))
+    per_node = np.bincount(node_ix, minlength=n_nodes)
+    flags[per_node == 0] = -1
+    order = np.argsort(node_ix, kind="stable")
+    grouped = layer_ix[order].tolist()
+    ends = np.cumsum(per_node).tolist()
+    layers_of: list[list[int] | None] = []
+    start = 0
+    for end in ends:
+        layers_of.append(grouped[start:end] if end > start else None)
+        start = end
 
     layers["onnx_nodes"] = node_lists
-    layers["n_onnx_nodes"] = np.fromiter(map(len, node_lists), dtype=np.int64, count=len(node_lists))
+    layers["n_onnx_nodes"] = counts
     layers["mapping_source"] = sources
     layers["myelin_region"] = regions
     layers["reformat_target"] = targets
@@ -359,17 +371,15 @@ def analyze_fusion(
             f"(only {graph.matched} are): is it the model this engine was built from?"
         )
     nodes_df = _node_table(onnx, extra_names, op_of, warnings)
-    _statuses(nodes_df, np.asarray(flag_of, dtype=np.int64), layers_of)
+    _statuses(nodes_df, flags, layers_of)
     names = nodes_df["name"].to_numpy(dtype=object)
-    node_ix = np.asarray(map_node, dtype=np.int64)
-    layer_names = layers.set_index("index")["name"]
     mapping = pd.DataFrame(
         {
-            "layer_index": np.asarray(map_layer, dtype=np.int64),
-            "layer_name": layer_names.reindex(map_layer).to_numpy(dtype=object),
+            "layer_index": layer_ix,
+            "layer_name": layers["name"].to_numpy(dtype=object)[layer_ix],
             "node_name": names[node_ix] if len(node_ix) else np.array([], dtype=object),
             "node_index": node_ix,
-            "source": pd.Series(map_source, dtype=object),
+            "source": np.repeat(np.asarray(sources, dtype=object), counts),
             "in_onnx": node_ix < n_graph,
         }
     )

@@ -27,7 +27,8 @@ def metadata_entries(metadata: str | None) -> list[str]:
     # Fast path, the common case (once per layer of 10,000s): entries joined by exactly one separator.
     if metadata.startswith(prefix) and metadata.endswith("]"):
         parts = metadata[len(prefix) : -1].split("]\x1f" + prefix)
-        if not any(prefix in p or "\x1f" in p for p in parts):
+        # no stray entry marker or separator inside a part (checked with two C-level counts)
+        if metadata.count(prefix) == len(parts) and metadata.count("\x1f") == len(parts) - 1:
             return parts
     for piece in metadata.split("\x1f"):
         piece = piece.strip()

@@ -40,7 +40,26 @@ def progress_status(enabled: bool) -> Iterator[object]:
         yield lambda msg: status.update(msg)
 
 
+def prefetch_onnx(args: argparse.Namespace) -> None:
+    """Start walking a large ONNX graph in a worker before pandas and the analysis are imported: on two
+    cores the walk then costs nothing on the way to the first result. Best effort; errors surface later."""
+    from pathlib import Path
+
+    from trtscope.parsers import onnx_wire
+
+    try:
+        if args.onnx:
+            onnx_wire.prefetch(args.onnx)
+        elif args.path and Path(args.path).is_dir():
+            found, _ = onnx_wire.onnx_files_in(args.path)
+            if found:
+                onnx_wire.prefetch(found[0])
+    except Exception:  # an optimisation must never turn into an error of its own
+        return
+
+
 def load_from_args(args: argparse.Namespace) -> Analysis:
+    prefetch_onnx(args)
     from trtscope.loader import load
 
     with progress_status(True) as progress:

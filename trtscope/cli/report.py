@@ -37,9 +37,12 @@ def run(args: argparse.Namespace) -> int:
             "9.0 — so this example has layer information but no per-layer times (none are invented)"
         )
     if args.json:
+        from trtscope.gcpause import collector_paused
         from trtscope.views.json_doc import report_json
 
-        sys.stdout.write(report_json(analysis, top=args.top) + "\n")
+        with collector_paused():
+            text = report_json(analysis, top=args.top)
+        sys.stdout.write(text + "\n")
         return 0
     from rich.console import Console
 

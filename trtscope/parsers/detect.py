@@ -20,7 +20,7 @@ from trtscope.parsers import jsonio
 from trtscope.parsers.layer_info_json import layer_info_from_json, looks_like_layer_info
 from trtscope.parsers.layer_info_text import layer_info_from_log
 from trtscope.parsers.log_facts import facts_from_log
-from trtscope.parsers.onnx_graph import looks_like_onnx
+from trtscope.parsers.onnx_wire import looks_like_onnx
 from trtscope.parsers.profile import (
     looks_like_profile,
     profile_from_broken_json,
