@@ -161,7 +161,7 @@ def summarize(out: Path, t: Any, nvml: Any, sampler: Any) -> None:
     print("kernel names:", k["name"].str.slice(0, 60).value_counts().head(8).to_dict())
     r = t.nvtx_ranges
     print(f"nvtx ranges: {len(r)} by domain {r['domain'].value_counts(dropna=False).to_dict()}")
-    print(f"api calls: {len(t.api_calls)} ({t.api_calls['api'].value_counts().to_dict()})")
+    print(f"api calls: {len(t.api_calls)} ({t.api_calls['kind'].value_counts().to_dict()})")
     print("clock alignment:", t.alignment)
     if len(nvml):
         span = (nvml["timestamp_ns"].iloc[-1] - nvml["timestamp_ns"].iloc[0]) / 1e9

@@ -143,5 +143,8 @@ def _kernel_summary(kernels: pd.DataFrame) -> dict[str, Any] | None:
         "count": len(kernels),
         "gpu_ms": float(dur),
         "in_nvtx_range": int(kernels["nvtx_range_id"].notna().sum()) if "nvtx_range_id" in kernels else 0,
-        "on_layer": int(kernels["layer_index"].notna().sum()),
+        # inside a range that names a layer (from the capture's or this analysis' layer names)
+        "on_layer": int(kernels["layer_name"].notna().sum()) if "layer_name" in kernels else 0,
+        # ... and that layer is in the layer information (so its ONNX nodes are known)
+        "on_known_layer": int(kernels["layer_index"].notna().sum()),
     }

@@ -241,7 +241,7 @@ def kernel_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     if k.empty:
         return None
     ks = a.summary["kernels"]
-    by_layer = k["layer_index"].notna().any()
+    by_layer = "layer_name" in k and k["layer_name"].notna().any()
     key = "layer_name" if by_layer else "nvtx_range"
     dur = (k["end_ns"].astype("float64") - k["start_ns"].astype("float64")) / 1e6
     frame = pd.DataFrame({"kernel": k["name"].astype(object).fillna("?"), "where": k[key].astype(object).fillna("—"),
@@ -250,7 +250,7 @@ def kernel_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     g = g.sort_values("sum", ascending=False).head(top).reset_index()
     nodes_of = dict(zip(a.layers["name"].tolist(), a.layers["onnx_nodes"].tolist(), strict=True))
     title = (f"Kernels: {ks['count']} launches, {ms(ks['gpu_ms'], 3)} ms of GPU time; "
-             f"{ks['in_nvtx_range']} inside an NVTX range, {ks['on_layer']} attributed to an engine layer")
+             f"{ks['in_nvtx_range']} inside an NVTX range, {ks['on_layer']} attributed to a layer")
     name_w = max(20, (width - 40) // 2)
     t = Table(title=title, title_justify="left")
     t.add_column("kernel", no_wrap=True, max_width=name_w)
