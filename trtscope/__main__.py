@@ -1,5 +1,3 @@
-import sys
+from trtscope.cli.main import entry
 
-from trtscope.cli.main import main
-
-sys.exit(main())
+entry()

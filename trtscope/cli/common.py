@@ -36,7 +36,7 @@ def progress_status(enabled: bool) -> Iterator[object]:
         yield None
         return
     console = stderr_console()
-    with console.status("loading artifacts…") as status:
+    with console.status("loading artifacts…", refresh_per_second=5) as status:
         yield lambda msg: status.update(msg)
 
 

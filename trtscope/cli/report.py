@@ -31,6 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
         raise TrtscopeError("--top must be at least 1")
     analysis = load_from_args(args)
+    from trtscope.cli.main import RETAINED
+
+    RETAINED.append(analysis)  # freed by the process's end, not one object at a time (see main.entry)
     if args.example:
         analysis.artifacts.metadata.setdefault("notes", []).append(
             "bundled example: engine built by TensorRT-RTX on an H100, whose runtime refuses compute capability "

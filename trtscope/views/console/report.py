@@ -93,7 +93,8 @@ SHORT_KIND = {"reformat": "reformat", "qdq": "Q/DQ", "noop": "no-op", "myelin": 
 
 
 def _name_cell(name: object, width: int) -> Text:
-    return Text(middle_truncate(printable(name), max(12, width)), no_wrap=True, overflow="ellipsis")
+    """A name cut in the middle to fit a column of ``width`` (cell padding excluded), never wrapped."""
+    return Text(middle_truncate(printable(name), max(12, width - 2)), no_wrap=True, overflow="ellipsis")
 
 
 def coverage_section(a: Analysis, top: int, width: int) -> RenderableType | None:
