@@ -14,11 +14,10 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from large_input import make_large_input
+from large_input import prepared_input
 
 _MEASURE = r"""
 import json, resource, subprocess, sys, time
@@ -35,7 +34,7 @@ def measure(cmd: list[str]) -> dict[str, float]:
     res = json.loads(out.stdout)
     if res["rc"] != 0:
         raise SystemExit(f"command failed ({res['rc']}): {' '.join(cmd)}\n{res['stderr']}")
-    return res  # type: ignore[no-any-return]
+    return res
 
 
 def main() -> None:
@@ -45,14 +44,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="write the input here (and reuse it if present)")
     args = ap.parse_args()
 
-    tmp = None
-    if args.keep is not None and (args.keep / "engine.layers.json").exists():
-        d = args.keep
-    else:
-        d = args.keep or Path(tempfile.mkdtemp(prefix="trtscope-bench-"))
-        tmp = d if args.keep is None else None
-        print(f"building input in {d} ...", file=sys.stderr)
-        make_large_input(d, args.blocks)
+    d, tmp = prepared_input(args.keep, args.blocks, "trtscope-bench-")
     n_layers = len(json.loads((d / "engine.layers.json").read_text())["Layers"])
     baseline_cmd = [
         sys.executable,

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from large_input import make_large_input
+from large_input import prepared_input
 
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 MARKER = b"Engine layers"  # a headline row of the Overview: on screen means the first frame is painted
@@ -171,14 +171,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="write the input here (and reuse it if present)")
     args = ap.parse_args()
 
-    tmp = None
-    if args.keep is not None and (args.keep / "engine.layers.json").exists():
-        d = args.keep
-    else:
-        d = args.keep or Path(tempfile.mkdtemp(prefix="trtscope-bench-tui-"))
-        tmp = d if args.keep is None else None
-        print(f"building input in {d} ...", file=sys.stderr)
-        make_large_input(d, args.blocks)
+    d, tmp = prepared_input(args.keep, args.blocks, "trtscope-bench-tui-")
     n_layers = len(json.loads((d / "engine.layers.json").read_text())["Layers"])
     runs = [first_paint(d) for _ in range(args.repeat)]
     loads, paints = [r[0] for r in runs], [r[1] for r in runs]

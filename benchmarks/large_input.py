@@ -144,7 +144,8 @@ def make_large_input(out: Path, blocks: int = 4000, seed: int = 0) -> dict[str, 
                     "percentage": 0.0,
                 }
             )
-    total = sum(float(p["averageMs"]) for p in profile[1:])  # type: ignore[arg-type]
+    means = [float(str(p["averageMs"])) for p in profile[1:]]
+    total = sum(means)
     for p in profile[1:]:
         p["percentage"] = 100.0 * float(p["averageMs"]) / total  # type: ignore[arg-type]
     (out / "engine.layers.json").write_text(json.dumps({"Layers": layers, "Bindings": ["input", prev]}))
@@ -178,6 +179,20 @@ def make_large_input(out: Path, blocks: int = 4000, seed: int = 0) -> dict[str, 
         "profile": out / "engine.profile.json",
         "times": out / "engine.times.json",
     }
+
+
+def prepared_input(keep: Path | None, blocks: int, prefix: str) -> tuple[Path, Path | None]:
+    """(input directory, temporary directory to delete afterwards or None): ``keep`` is reused when it already
+    holds an input, else the input is built there (or in a new temporary directory)."""
+    import sys
+    import tempfile
+
+    if keep is not None and (keep / "engine.layers.json").exists():
+        return keep, None
+    d = keep or Path(tempfile.mkdtemp(prefix=prefix))
+    print(f"building input in {d} ...", file=sys.stderr)
+    make_large_input(d, blocks)
+    return d, (d if keep is None else None)
 
 
 def main() -> None:
