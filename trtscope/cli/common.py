@@ -6,12 +6,21 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 if TYPE_CHECKING:
     from trtscope.analysis.session import Analysis
+
+
+def add_command(subparsers: Any, name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
+    """A subcommand's parser: its one-line summary as help and description, examples in the epilog."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=summary, description=summary[:1].upper() + summary[1:] + ".", epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
 
 
 def add_input_options(p: argparse.ArgumentParser) -> None:

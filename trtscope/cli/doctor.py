@@ -7,6 +7,8 @@ import argparse
 import json
 from typing import Any
 
+from trtscope.cli.common import add_command
+
 EPILOG = """examples:
   trtscope doctor            a table: each component, its version, what it enables, how to get it
   trtscope doctor --json     the same as JSON (capabilities.profile / nvml / kernels / nvtx are booleans)
@@ -14,13 +16,7 @@ EPILOG = """examples:
 
 
 def register(subparsers: Any, name: str, summary: str) -> None:
-    p = subparsers.add_parser(
-        name,
-        help=summary,
-        description=summary,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, name, summary, EPILOG)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 

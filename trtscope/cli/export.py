@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trtscope.cli.common import add_input_options, load_from_args
+from trtscope.cli.common import add_command, add_input_options, load_from_args
 from trtscope.errors import OutputError, TrtscopeError
 from trtscope.exporters.tables import FORMATS, SUMMARY_FILE, TABLE_NAMES
 
@@ -28,8 +28,7 @@ tables: {", ".join(TABLE_NAMES)}
 
 
 def register(sub: Any, name: str, summary: str) -> None:
-    p = sub.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, name, summary, EPILOG)
     add_input_options(p)
     p.add_argument("--format", "-f", required=True, choices=[*FORMATS, TRACE_FORMAT], metavar="FORMAT",
                    help="csv or parquet (a directory of files); json or chrome-trace (one file)")

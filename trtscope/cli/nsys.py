@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from trtscope.cli.common import add_command
 from trtscope.errors import InputError, TrtscopeError
 
 EPILOG = """examples:
@@ -37,8 +38,7 @@ Write --trtexec="ARGS" with "=": argparse would otherwise take "--onnx=..." for 
 
 
 def register(subparsers: Any, name: str, summary: str) -> None:
-    p = subparsers.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
-                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(subparsers, name, summary, EPILOG)
     sub = p.add_subparsers(dest="nsys_command", metavar="SUBCOMMAND")
     p.set_defaults(func=lambda _args: _usage(p))
 

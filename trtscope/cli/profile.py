@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from trtscope.cli.common import add_command
 from trtscope.errors import InputError, TrtscopeError
 
 EPILOG = """examples:
@@ -23,13 +24,7 @@ CUPTI. `trtscope doctor` says what this machine can do.
 
 
 def register(subparsers: Any, name: str, summary: str) -> None:
-    p = subparsers.add_parser(
-        name,
-        help=summary,
-        description=summary,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, name, summary, EPILOG)
     p.add_argument("model", type=Path, help="ONNX model (*.onnx, built here) or a serialized engine (any other name)")
     b = p.add_argument_group("build (ONNX input)")
     b.add_argument(

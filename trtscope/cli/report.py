@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from trtscope.cli.common import add_input_options, load_from_args
+from trtscope.cli.common import add_command, add_input_options, load_from_args
 
 EPILOG = """examples:
   trtscope report --example
@@ -17,8 +17,7 @@ EPILOG = """examples:
 
 
 def register(sub: Any, name: str, summary: str) -> None:
-    p = sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, name, summary, EPILOG)
     add_input_options(p)
     p.add_argument("--top", type=int, default=10, metavar="N", help="rows in the hotspot tables (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the console report")

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from trtscope.cli.common import add_input_options, load_from_args
+from trtscope.cli.common import add_command, add_input_options, load_from_args
 from trtscope.errors import MissingDependencyError, TrtscopeError
 
 EPILOG = """examples:
@@ -29,8 +29,7 @@ EXAMPLE_NOTE = ("bundled example: engine built by TensorRT-RTX on an H100, whose
 
 def register(sub: Any, name: str, summary: str) -> None:
     # not str.capitalize(): it would lower-case "GPU" and "UI"
-    p = sub.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, name, summary, EPILOG)
     add_input_options(p)
     p.set_defaults(func=run)
 
