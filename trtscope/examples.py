@@ -8,6 +8,11 @@ from pathlib import Path
 from trtscope.errors import InputError
 
 EXAMPLE = "rtx-h100-resnet18"
+#: Said wherever the example is shown, because its missing times are a fact of how it was made, not a fault.
+EXAMPLE_NOTE = (
+    "bundled example: engine built by TensorRT-RTX on an H100, whose runtime refuses compute capability 9.0 — "
+    "so this example has layer information but no per-layer times (none are invented)"
+)
 
 
 def example_dir(name: str = EXAMPLE) -> Path:

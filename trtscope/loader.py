@@ -87,12 +87,14 @@ def load_artifacts(
     progress: Progress | None = None,
 ) -> Artifacts:
     """Read everything for one engine. See the module docstring for how candidates are chosen."""
+    notes: list[str] = []
     if example:
-        from trtscope.examples import example_dir
+        from trtscope.examples import EXAMPLE_NOTE, example_dir
 
         if path is not None:
             raise InputError(str(path), "give either a PATH or --example, not both")
         path = example_dir()
+        notes.append(EXAMPLE_NOTE)
     art = Artifacts()
     warnings = art.warnings
     sniffed: list[Sniffed] = []
@@ -161,6 +163,8 @@ def load_artifacts(
             pending = PendingGraph(onnx_candidates[0])
         art.onnx = pending.result()
         art.sources.append(SourceFile(str(onnx_candidates[0]), "onnx", f"{len(art.onnx.nodes)} nodes"))
+    if notes:
+        art.metadata.setdefault("notes", []).extend(notes)
     info = art.layer_info
     if info is not None and info.detail == "names":
         warnings.append(

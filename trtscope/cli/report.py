@@ -33,11 +33,6 @@ def run(args: argparse.Namespace) -> int:
     from trtscope.cli.main import RETAINED
 
     RETAINED.append(analysis)  # freed by the process's end, not one object at a time (see main.entry)
-    if args.example:
-        analysis.artifacts.metadata.setdefault("notes", []).append(
-            "bundled example: engine built by TensorRT-RTX on an H100, whose runtime refuses compute capability "
-            "9.0 — so this example has layer information but no per-layer times (none are invented)"
-        )
     if args.json:
         from trtscope.gcpause import collector_paused
         from trtscope.views.json_doc import report_json

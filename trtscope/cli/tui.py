@@ -23,10 +23,6 @@ keys: 1-5 screens (Overview, Layers, Fusion, Hotspots, Timeline), / search, Ente
       s/r sort, u unfused only, e export CSV, t dark/light, ? every key, q quit. NO_COLOR is honoured.
 """
 
-EXAMPLE_NOTE = ("bundled example: engine built by TensorRT-RTX on an H100, whose runtime refuses compute capability "
-                "9.0 — so this example has layer information but no per-layer times (none are invented)")
-
-
 def register(sub: Any, name: str, summary: str) -> None:
     # not str.capitalize(): it would lower-case "GPU" and "UI"
     p = add_command(sub, name, summary, EPILOG)
@@ -45,8 +41,6 @@ def describe_input(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     analysis = load_from_args(args)  # raises TrtscopeError (one line, exit 2) before any UI
-    if args.example:
-        analysis.artifacts.metadata.setdefault("notes", []).append(EXAMPLE_NOTE)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise TrtscopeError("the terminal UI needs an interactive terminal (stdin and stdout); "
                             "use `trtscope report` (or --json) for output to a pipe or file")
