@@ -28,7 +28,8 @@ from trtscope.bundle.writer import BundleWriter
 from trtscope.capture import stats
 from trtscope.capture.backend import BuildOptions, EngineBackend, EngineRunner, LaunchTiming, format_log
 from trtscope.capture.nvtx_ranges import NvtxRanges
-from trtscope.errors import InputError, MissingDependencyError
+from trtscope.errors import MissingDependencyError
+from trtscope.parsers.files import read_input
 
 
 @dataclass
@@ -214,10 +215,7 @@ def _build_or_read(
 ) -> bytes:
     if not req.is_onnx:
         progress.phase("reading the engine")
-        try:
-            return req.model.read_bytes()
-        except OSError as err:
-            raise InputError(req.model, f"cannot read ({err.strerror or err})") from err
+        return read_input(req.model)
     progress.phase("building the engine (TensorRT)")
     with ranges.range("build"):
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 from trtscope.cli.common import add_command
 from trtscope.errors import InputError, TrtscopeError
+from trtscope.parsers.files import read_input
 
 EPILOG = """examples:
   trtscope nsys command --trtexec="--onnx=model.onnx --fp16" -o resnet
@@ -111,24 +112,13 @@ def _layer_names(path: Path) -> list[str]:
     return [str(n) for n in info.layers["name"].tolist()]
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as err:
-        raise InputError(path, "no such file") from err
-    except IsADirectoryError as err:
-        raise InputError(path, "is a directory, expected a file") from err
-    except OSError as err:
-        raise InputError(path, f"cannot read ({err.strerror or err})") from err
-
-
 def run_import(args: argparse.Namespace) -> int:
     from trtscope.analysis.kernel_ranges import attribution_counts, map_kernels
     from trtscope.bundle import BundleWriter
     from trtscope.parsers.nsys_sqlite import read_report
 
-    layers_raw = _read_bytes(args.layers) if args.layers else None
-    onnx_raw = _read_bytes(args.onnx) if args.onnx else None
+    layers_raw = read_input(args.layers) if args.layers else None
+    onnx_raw = read_input(args.onnx) if args.onnx else None
     with _progress(not args.json) as step:
         names = _layer_names(args.layers) if args.layers else None
         report = read_report(args.report, progress=step)

@@ -17,6 +17,7 @@ import pandas as pd
 from trtscope.errors import InputError
 from trtscope.model.artifacts import LayerInfo, LayerProfile
 from trtscope.parsers import jsonio
+from trtscope.parsers.files import read_input
 from trtscope.parsers.layer_info_json import layer_info_from_json, looks_like_layer_info
 from trtscope.parsers.layer_info_text import layer_info_from_log
 from trtscope.parsers.log_facts import facts_from_log
@@ -87,15 +88,7 @@ def sniff(path: str | Path, *, strict: bool = True) -> Sniffed:
     """Parse whatever artifacts ``path`` holds. ``strict``: a file that is none of them is an error."""
     p = Path(path)
     result = Sniffed(p)
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(4096)
-    except FileNotFoundError as err:
-        raise InputError(p, "no such file") from err
-    except IsADirectoryError as err:
-        raise InputError(p, "is a directory, expected a file") from err
-    except OSError as err:
-        raise InputError(p, f"cannot read ({err.strerror or err})") from err
+    head = read_input(p, 4096)
 
     if _is_sqlite(head):
         result.kinds.append("nsys" if _is_nsys(p) else "sqlite")

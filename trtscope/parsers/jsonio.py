@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from trtscope.errors import InputError
+from trtscope.parsers.files import read_input
 
 #: Files larger than this are not read as JSON artifacts (layer info / profiles of real engines are far smaller;
 #: --exportTimes of a long run can reach a few hundred MB, still below this).
@@ -20,15 +21,7 @@ MAX_JSON_BYTES = 2 * 1024**3
 
 def read_text(path: str | Path) -> str:
     """Read a text artifact; undecodable bytes are replaced (names are compared after the same decoding)."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError as err:
-        raise InputError(p, "no such file") from err
-    except IsADirectoryError as err:
-        raise InputError(p, "is a directory, expected a file") from err
-    except OSError as err:
-        raise InputError(p, f"cannot read ({err.strerror or err})") from err
+    data = read_input(path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return data.decode("utf-8", errors="replace")

@@ -37,6 +37,7 @@ from trtscope.model.tables import (
     NVTX_RANGE_COLUMNS,
     ensure_columns,
 )
+from trtscope.parsers.files import read_input
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 KERNEL_TABLE = "CUPTI_ACTIVITY_KIND_KERNEL"
@@ -123,15 +124,7 @@ def _connect(p: Path) -> sqlite3.Connection:
 
 def _open(path: str | Path) -> tuple[Path, sqlite3.Connection]:
     p = Path(path)
-    if not p.exists():
-        raise InputError(p, "no such file")
-    if p.is_dir():
-        raise InputError(p, "is a directory, expected an `nsys export --type sqlite` file")
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(64)
-    except OSError as err:
-        raise InputError(p, f"cannot read ({err.strerror or err})") from err
+    head = read_input(p, 64, "an `nsys export --type sqlite` file")
     if not head.startswith(SQLITE_MAGIC):
         if p.suffix in (".nsys-rep", ".qdrep", ".qdstrm") or head.startswith(b"NVIDIA"):
             raise InputError(

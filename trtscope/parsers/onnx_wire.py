@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from trtscope.errors import InputError
+from trtscope.parsers.files import open_input
 
 _CONTROL_FLOW = frozenset({"If", "Loop", "Scan", "SequenceMap"})
 
@@ -251,14 +252,7 @@ class Parsed:
 
 
 def _open_map(p: Path) -> tuple[Any, Any, int]:
-    try:
-        fh = open(p, "rb")  # noqa: SIM115 - the caller closes it after the map
-    except FileNotFoundError as err:
-        raise InputError(p, "no such file") from err
-    except IsADirectoryError as err:
-        raise InputError(p, "is a directory, expected an ONNX model file") from err
-    except OSError as err:
-        raise InputError(p, f"cannot read ({err.strerror or err})") from err
+    fh = open_input(p, "an ONNX model file")  # the caller closes it after the map
     size = os.fstat(fh.fileno()).st_size
     if size == 0:
         fh.close()
