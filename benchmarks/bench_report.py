@@ -9,7 +9,6 @@ floor any tool reading these artifacts pays), so the ratio is comparable across 
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -17,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from large_input import prepared_input
+from large_input import bench_arguments, prepared_input
 
 _MEASURE = r"""
 import json, resource, subprocess, sys, time
@@ -38,14 +37,8 @@ def measure(cmd: list[str]) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--blocks", type=int, default=4000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--keep", type=Path, help="write the input here (and reuse it if present)")
-    args = ap.parse_args()
-
-    d, tmp = prepared_input(args.keep, args.blocks, "trtscope-bench-")
-    n_layers = len(json.loads((d / "engine.layers.json").read_text())["Layers"])
+    args = bench_arguments(__doc__)
+    d, tmp, sizes = prepared_input(args.keep, args.blocks, "trtscope-bench-")
     baseline_cmd = [
         sys.executable,
         "-c",
@@ -62,7 +55,7 @@ def main() -> None:
     r_wall = statistics.median(x["wall_s"] for x in rep)
     r_rss = max(x["peak_rss_bytes"] for x in rep)
     b_rss = max(x["peak_rss_bytes"] for x in base)
-    print(f"input: {n_layers} engine layers, {args.blocks * 25} ONNX nodes ({d})")
+    print(f"input: {sizes['layers']} engine layers, {sizes['onnx_nodes']} ONNX nodes ({d})")
     print(f"baseline (import pandas + json.load the artifacts): {b_wall:.2f} s, peak {b_rss / 2**20:.0f} MiB")
     print(f"trtscope report --json:                             {r_wall:.2f} s, peak {r_rss / 2**20:.0f} MiB")
     print(f"ratio to baseline: time {r_wall / b_wall:.2f}x, memory {r_rss / b_rss:.2f}x")

@@ -17,7 +17,6 @@ is shown (Layers builds a 20,000-row table, Fusion a 120,000-row grouped one) an
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -33,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from large_input import prepared_input
+from large_input import bench_arguments, prepared_input
 
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 MARKER = b"Engine layers"  # a headline row of the Overview: on screen means the first frame is painted
@@ -165,19 +164,13 @@ def in_process(d: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--blocks", type=int, default=4000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--keep", type=Path, help="write the input here (and reuse it if present)")
-    args = ap.parse_args()
-
-    d, tmp = prepared_input(args.keep, args.blocks, "trtscope-bench-tui-")
-    n_layers = len(json.loads((d / "engine.layers.json").read_text())["Layers"])
+    args = bench_arguments(__doc__)
+    d, tmp, sizes = prepared_input(args.keep, args.blocks, "trtscope-bench-tui-")
     runs = [first_paint(d) for _ in range(args.repeat)]
     loads, paints = [r[0] for r in runs], [r[1] for r in runs]
     own = [p - b for b, p in runs]
     b, t, u = statistics.median(loads), statistics.median(paints), statistics.median(own)
-    print(f"input: {n_layers} engine layers, {args.blocks * 25} ONNX nodes ({d}); {os.cpu_count()} CPUs, "
+    print(f"input: {sizes['layers']} engine layers, {sizes['onnx_nodes']} ONNX nodes ({d}); {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}; median of {args.repeat} runs of `trtscope tui` in a pty")
     print(f"baseline: spawn -> Analysis loaded        {b:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in loads)})")
     print(f"tui:      spawn -> Overview painted       {t:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in paints)})")

@@ -50,6 +50,7 @@ OPS = [
     "MatMul",  # 22-24 FFN
 ]
 NODES_PER_BLOCK = len(OPS)
+SIZES = "sizes.json"  # layer and node counts, written beside the artifacts
 
 
 def node_name(block: int, i: int) -> str:
@@ -172,6 +173,7 @@ def make_large_input(out: Path, blocks: int = 4000, seed: int = 0) -> dict[str, 
         )
         t += c
     (out / "engine.times.json").write_text(json.dumps(times))
+    (out / SIZES).write_text(json.dumps({"layers": len(layers), "onnx_nodes": len(nodes)}))
     return {
         "dir": out,
         "onnx": out / "model.onnx",
@@ -181,18 +183,30 @@ def make_large_input(out: Path, blocks: int = 4000, seed: int = 0) -> dict[str, 
     }
 
 
-def prepared_input(keep: Path | None, blocks: int, prefix: str) -> tuple[Path, Path | None]:
-    """(input directory, temporary directory to delete afterwards or None): ``keep`` is reused when it already
-    holds an input, else the input is built there (or in a new temporary directory)."""
+def bench_arguments(description: str | None, repeat: int = 3) -> argparse.Namespace:
+    """The options every benchmark on this input takes: --blocks, --repeat, --keep."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--blocks", type=int, default=4000)
+    ap.add_argument("--repeat", type=int, default=repeat)
+    ap.add_argument("--keep", type=Path, help="write the input here (and reuse it if present)")
+    return ap.parse_args()
+
+
+def prepared_input(keep: Path | None, blocks: int, prefix: str) -> tuple[Path, Path | None, dict[str, int]]:
+    """(input directory, temporary directory to delete afterwards or None, {"layers", "onnx_nodes"} counts):
+    ``keep`` is reused when it already holds an input, else the input is built there (or in a new temporary
+    directory)."""
     import sys
     import tempfile
 
-    if keep is not None and (keep / "engine.layers.json").exists():
-        return keep, None
-    d = keep or Path(tempfile.mkdtemp(prefix=prefix))
-    print(f"building input in {d} ...", file=sys.stderr)
-    make_large_input(d, blocks)
-    return d, (d if keep is None else None)
+    if keep is None or not (keep / SIZES).exists():
+        d = keep or Path(tempfile.mkdtemp(prefix=prefix))
+        print(f"building input in {d} ...", file=sys.stderr)
+        make_large_input(d, blocks)
+    else:
+        d = keep
+    sizes = json.loads((d / SIZES).read_text())
+    return d, (d if keep is None else None), sizes
 
 
 def main() -> None:
