@@ -7,7 +7,6 @@ holds, already parsed, so a directory is understood whatever its files are calle
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from trtscope.parsers.files import read_input
 from trtscope.parsers.layer_info_json import layer_info_from_json, looks_like_layer_info
 from trtscope.parsers.layer_info_text import layer_info_from_log
 from trtscope.parsers.log_facts import facts_from_log
+from trtscope.parsers.nsys_sqlite import looks_like_nsys_export
 from trtscope.parsers.onnx_wire import looks_like_onnx
 from trtscope.parsers.profile import (
     looks_like_profile,
@@ -91,7 +91,7 @@ def sniff(path: str | Path, *, strict: bool = True) -> Sniffed:
     head = read_input(p, 4096)
 
     if _is_sqlite(head):
-        result.kinds.append("nsys" if _is_nsys(p) else "sqlite")
+        result.kinds.append("nsys" if looks_like_nsys_export(p) else "sqlite")
         return _done(result, strict)
     if looks_like_onnx(head) or p.suffix.lower() == ".onnx":
         result.kinds.append("onnx")
@@ -123,18 +123,6 @@ def _done(result: Sniffed, strict: bool) -> Sniffed:
     if strict and result.kinds == ["sqlite"]:
         raise InputError(result.path, "an SQLite file that is not an Nsight Systems export (no StringIds/CUPTI tables)")
     return result
-
-
-def _is_nsys(p: Path) -> bool:
-    try:
-        con = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
-        try:
-            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')")}
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return False
-    return "StringIds" in names or any(n.startswith("CUPTI_ACTIVITY_KIND_") for n in names)
 
 
 def _sniff_json(p: Path, result: Sniffed) -> None:
