@@ -37,7 +37,7 @@ def test_bundle_round_trip_equals_direct_load(tmp_path: Path) -> None:
     direct = load(src)
     pd.testing.assert_frame_equal(via_bundle.layers[["name", "kind", "mean_ms", "share"]],
                                   direct.layers[["name", "kind", "mean_ms", "share"]])
-    assert via_bundle.summary["metadata"]["gpu"] == "NVIDIA A100 80GB PCIe"
+    assert via_bundle.summary.metadata["gpu"] == "NVIDIA A100 80GB PCIe"
     assert not via_bundle.warnings
 
 

@@ -46,8 +46,8 @@ def _write_layers(path: Path, layers: list[dict]) -> None:
 
 
 def test_trt8_style_names_with_known_outcome(tmp_path: Path) -> None:
-    """Outcome stated up front: Conv+Relu fused (weights named in the layer), MaxPool alone, Shape and Reshape
-    folded, Gemm+Add fused, Softmax alone, one inserted reformat."""
+    """Outcome stated up front: Conv+Relu fused (weights named in the layer), MaxPool unfused, Shape and Reshape
+    folded, Gemm+Add fused, Softmax unfused, one inserted reformat."""
     _save_model(tmp_path / "m.onnx", CNN, inits=("w0", "w5", "b6"))
     _write_layers(tmp_path / "engine.layers.json", [
         {"Name": "Reformatting CopyNode for Input Tensor 0 to w0 + Conv_0 + PWN(Relu_1)", "LayerType": "Reformat",
@@ -64,14 +64,16 @@ def test_trt8_style_names_with_known_outcome(tmp_path: Path) -> None:
     assert kinds["Reformatting CopyNode for Input Tensor 0 to w0 + Conv_0 + PWN(Relu_1)"] == "reformat"
     status = a.onnx_nodes.set_index("name")["status"]
     assert status.to_dict() == {
-        "Conv_0": "fused", "Relu_1": "fused", "MaxPool_2": "alone", "Shape_3": "absent", "Reshape_4": "absent",
-        "Gemm_5": "fused", "Add_6": "fused", "Softmax_7": "alone",
+        "Conv_0": "fused", "Relu_1": "fused", "MaxPool_2": "unfused", "Shape_3": "folded", "Reshape_4": "folded",
+        "Gemm_5": "fused", "Add_6": "fused", "Softmax_7": "unfused",
     }
     # 6 compute nodes run (Shape/Reshape are shape ops), 4 of them fused
-    assert a.summary["onnx_node_count"] == 8
-    assert a.summary["fusion_coverage"] == pytest.approx(4 / 6)
-    assert a.summary["fused_layer_count"] == 2
-    assert a.summary["reformat_layer_count"] == 1
+    assert a.summary.onnx_node_count == 8
+    assert a.summary.fusion_coverage == pytest.approx(4 / 6)
+    assert a.summary.fused_layer_count == 2
+    assert a.summary.reformat_layer_count == 1
+    assert (a.summary.coverage.status_counts.fused, a.summary.coverage.status_counts.unfused,
+            a.summary.coverage.status_counts.folded) == (4, 2, 2)
     unfused = set(a.unfused_nodes()["name"])
     assert unfused == {"MaxPool_2", "Softmax_7"}
     by_op = a.coverage_by_op.set_index("op_type")
@@ -99,13 +101,20 @@ def test_trt10_metadata_myelin_many_to_many(tmp_path: Path) -> None:
     assert sorted(m.loc[m["node_name"] == "Gemm_5", "layer_index"]) == [2, 3]
     assert (m["source"] == "metadata").all()
     nodes = a.onnx_nodes.set_index("name")
-    assert nodes.loc["Gemm_5", "status"] == "myelin" and nodes.loc["Gemm_5", "fused"]
-    assert nodes.loc["MaxPool_2", "status"] == "alone" and not nodes.loc["MaxPool_2", "fused"]
-    assert nodes.loc["Reshape_4", "status"] == "absent"
+    # Gemm_5 runs alone in one Myelin layer but with Add_6 and Softmax_7 in another: fused, inside Myelin
+    assert nodes.loc["Gemm_5", "status"] == "fused" and nodes.loc["Gemm_5", "in_myelin"]
+    assert nodes.loc["MaxPool_2", "status"] == "unfused" and not nodes.loc["MaxPool_2", "in_myelin"]
+    # Reshape_4 lies on the graph path Gemm_5 <- Reshape_4 <- MaxPool_2, but MaxPool_2 is outside the region:
+    # nothing of the region surrounds it, so it is folded, not absorbed
+    assert nodes.loc["Reshape_4", "status"] == "folded"
     layers = a.layers.set_index("name")
     assert layers.loc["__myl_Cast_myl0_2", "n_onnx_nodes"] == 0
+    assert layers.loc["__myl_Cast_myl0_2", "kind"] == "other" and layers.loc["__myl_Cast_myl0_2", "in_myelin"]
+    assert layers.loc["Gemm_5_myl0_0", "kind"] == "single" and layers.loc["__myl_AddSoftmax_myl0_1", "kind"] == "fused"
     assert layers.loc["Gemm_5_myl0_0", "myelin_region"] == layers.loc["__myl_AddSoftmax_myl0_1", "myelin_region"]
-    assert a.summary["myelin_region_count"] == 1
+    assert a.summary.myelin_region_count == 1 and a.summary.myelin_layer_count == 3
+    # the Gemm_5-only Myelin layer is no unfused hotspot: its node fused elsewhere
+    assert "Gemm_5_myl0_0" not in set(a.unfused_hotspots["name"])
 
 
 def test_foreign_node_range_resolved_through_graph(tmp_path: Path) -> None:
@@ -118,7 +127,8 @@ def test_foreign_node_range_resolved_through_graph(tmp_path: Path) -> None:
     ])
     a = load(tmp_path)
     region = a.layers.set_index("name").loc["{ForeignNode[Reshape_4...Softmax_7]}"]
-    assert region["kind"] == "myelin"
+    assert region["kind"] == "fused" and region["in_myelin"]
+    assert region["anchor_node"] == "Gemm_5"  # the heavy op of the region, not its first node
     assert region["mapping_source"] == "foreign_range"
     # on the paths from Reshape_4 to Softmax_7: Reshape_4, Gemm_5, Add_6, Softmax_7 (not Shape_3)
     assert list(region["onnx_nodes"]) == ["Reshape_4", "Gemm_5", "Add_6", "Softmax_7"]
@@ -130,11 +140,11 @@ def test_names_only_mapping_without_onnx(tmp_path: Path) -> None:
         "reshape_after_Gemm_48", "PWN(PWN(relu_1), add_1)",
     ])
     a = load(tmp_path)
-    assert a.summary["layer_detail"] == "names"
+    assert a.summary.layer_detail == "names"
     got = [list(x) for x in a.layers["onnx_nodes"]]
     assert got == [["Conv_0", "Relu_1"], ["QuantizeLinear_7", "Conv_9"], [], [], ["relu_1", "add_1"]]
-    assert a.summary["onnx_node_count"] is None and a.summary["fusion_coverage"] is None
-    assert a.summary["fusion_coverage_estimate"] is not None
+    assert a.summary.onnx_node_count is None and a.summary.fusion_coverage is None
+    assert a.summary.fusion_coverage_estimate is not None
 
 
 # --- real artifacts --------------------------------------------------------------------------------------------
@@ -170,8 +180,8 @@ def test_mnist_trt10_with_its_onnx_inventory(tmp_path: Path) -> None:
     a = load(layers=layers_path, onnx=_mnist_model(tmp_path))
     referenced = {n for layer in raw["Layers"] for n in nm.metadata_nodes(layer["Metadata"])}
     status = a.onnx_nodes.set_index("name")["status"]
-    # absent = documented nodes that no layer's Metadata names
-    assert set(status[status == "absent"].index) == {"node_view"} == (set(status.index) - referenced)
+    # folded = documented nodes that no layer's Metadata names (node_view is outside every Myelin region's range)
+    assert set(status[status == "folded"].index) == {"node_view"} == (set(status.index) - referenced)
     # the two CaskConvolution layers fuse their Conv and Relu
     assert status["node_conv2d"] == "fused" and status["node_relu_1"] == "fused"
     # many-to-many: node_linear_1 and node_softmax each span two Myelin layers
@@ -179,7 +189,7 @@ def test_mnist_trt10_with_its_onnx_inventory(tmp_path: Path) -> None:
         expected = [i for i, layer in enumerate(raw["Layers"]) if node in nm.metadata_nodes(layer["Metadata"])]
         assert sorted(a.mapping.loc[a.mapping["node_name"] == node, "layer_index"]) == expected
         assert len(expected) == 2
-    assert a.summary["fused_layer_count"] == sum(
+    assert a.summary.fused_layer_count == sum(
         1 for layer in raw["Layers"] if len(nm.metadata_nodes(layer["Metadata"])) >= 2)
     assert not a.warnings
 
@@ -191,10 +201,10 @@ def test_trex_resnet18_fusions_from_names(folder: str) -> None:
     a = load(d)
     compute = [x for x in raw["Layers"] if not x["Name"].startswith("Reformatting") and x["LayerType"] != "NoOp"]
     fused = [x for x in compute if " + " in x["Name"]]
-    assert a.summary["fused_layer_count"] == len(fused)
+    assert a.summary.fused_layer_count == len(fused)
     reformats = [x for x in raw["Layers"]
                  if x["Name"].startswith("Reformatting CopyNode") or x.get("Origin") == "REFORMAT"]
-    assert a.summary["reformat_layer_count"] == len(reformats)
+    assert a.summary.reformat_layer_count == len(reformats)
     # every Conv_/Relu_/Add_ piece of a fused name is a fused node
     fused_nodes = {p for x in fused for p in x["Name"].split(" + ")}
     status = a.onnx_nodes.set_index("name")["status"]
@@ -215,7 +225,7 @@ def test_project_rtx_resnet18_example() -> None:
     d = own_fixture("rtx-h100-resnet18")
     ref = onnx.load(str(d / "model.onnx"), load_external_data=False)
     a = load(d)
-    assert a.summary["onnx_node_count"] == len(ref.graph.node)
+    assert a.summary.onnx_node_count == len(ref.graph.node)
     # torchvision ResNet-18: 20 Conv, of which the 3 downsample 1x1 convs and the first MaxPool, the global
     # average pool and the final Gemm run alone; every other Conv/Relu/Add shares a kernel.
     conv = [n.name for n in ref.graph.node if n.op_type == "Conv"]
@@ -223,6 +233,19 @@ def test_project_rtx_resnet18_example() -> None:
     unfused = set(a.unfused_nodes()["name"])
     assert {n for n in conv if "downsample" in n} <= unfused
     assert {n.name for n in ref.graph.node if n.op_type in ("MaxPool", "GlobalAveragePool", "Gemm")} <= unfused
+    # every layer of this engine is a Myelin layer; those whose Metadata names a Conv with its Relu (and Add)
+    # are fusions like any other: their nodes count as fused, and only the downsample convolutions stay unfused
+    status = a.onnx_nodes.set_index("name")["status"]
+    lines = [x for x in (d / "build-verbose.log").read_text(errors="replace").split("\n") if x.startswith("Name: ")]
+    ops = {n.name: n.op_type for n in ref.graph.node}
+    expected_fused = set()
+    for line in lines:
+        names = nm.metadata_nodes(line.split(", Metadata: ", 1)[1]) if ", Metadata: " in line else []
+        if sum(1 for n in names if ops.get(n) in ("Conv", "Relu", "Add", "MaxPool", "Gemm", "GlobalAveragePool")) >= 2:
+            expected_fused.update(names)
+    assert expected_fused and {n for n in conv if n in expected_fused} == {n for n in conv if "downsample" not in n}
+    assert {n for n, st in status.items() if st == "fused"} == expected_fused
+    assert a.summary.coverage.compute.unfused == len(unfused) == 6
     # layer names are exactly the log's, in engine order
     lines = [x for x in (d / "build-verbose.log").read_text(errors="replace").split("\n") if x.startswith("Name: ")]
     assert a.layers["name"].tolist() == [x[6:x.index(", LayerType: ")] for x in lines]

@@ -39,5 +39,6 @@ def test_nsys_export_loaded_directly_maps_kernels_to_onnx_nodes(tmp_path: Path) 
     got = a.layers.set_index("name")["kernel_count"]
     for name, n in counts.items():
         assert got[name] == n
-    s = a.summary["kernels"]
-    assert s["count"] == len(run.kernels) and s["on_layer"] == sum(counts.values())
+    s = a.summary.kernels
+    assert s is not None
+    assert s.count == len(run.kernels) and s.on_layer == sum(counts.values())

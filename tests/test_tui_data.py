@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.test_tui_kit import KERNEL_NS, MEAN_MS, NAMES, capture_analysis
+from trtscope.analysis import timeline
 from trtscope.model.tables import KERNEL_COLUMNS, NVML_SAMPLE_COLUMNS, frame
 from trtscope.views.tui import data
 
@@ -54,8 +55,9 @@ def test_fusion_frame_groups_nodes_under_layers_and_folded_nodes_last(cap) -> No
     assert nodes.loc["MaxPool_2", "unfused"] and nodes.loc["Gemm_3", "unfused"]
     assert not nodes.loc["Conv_0", "unfused"] and not nodes.loc["Shape_4", "unfused"]
     assert nodes.loc["MaxPool_2", "status"].startswith(data.UNFUSED)  # a symbol, not only a colour
-    assert nodes.loc["Shape_4", "status"] == "folded/eliminated"
-    assert nodes.loc["Conv_0", "ms"] == pytest.approx(MEAN_MS[0] / 2)  # a fused layer's time split evenly
+    assert nodes.loc["Shape_4", "status"] == "folded"
+    # anchor attribution: the fused Conv_0 + Relu_1 layer's time is the convolution's
+    assert nodes.loc["Conv_0", "ms"] == pytest.approx(MEAN_MS[0]) and nodes.loc["Relu_1", "ms"] == 0
     labels = f["label"].tolist()
     assert labels[1].startswith("  ├ ") and labels[2].startswith("  └ ")
     assert str(labels[0]).startswith("#0 ")
@@ -89,14 +91,14 @@ def test_fusion_mask_keeps_layer_rows_of_matching_nodes(cap) -> None:  # type: i
 
 def test_layer_samples_and_distribution(cap) -> None:  # type: ignore[no-untyped-def]
     layer = data.layer_row(cap, 0)
-    s = data.layer_samples(cap, layer)
+    s = timeline.layer_samples(cap.artifacts.profile, layer)
     assert s is not None
     assert s.tolist() == pytest.approx([0.5 * (1 + 0.1 * i) for i in range(5)])
-    d = data.distribution(s)
+    d = timeline.distribution(s)
     assert (d["min"], d["p50"], d["max"]) == pytest.approx((0.5, 0.6, 0.7))
-    hist = data.histogram(s, bins=4)
+    hist = timeline.histogram(s, bins=4)
     assert sum(c for _, _, c in hist) == 5 and hist[0][0] == pytest.approx(0.5) and hist[-1][1] == pytest.approx(0.7)
-    assert data.histogram(np.array([1.0, 1.0])) == [(1.0, 1.0, 2)]
+    assert timeline.histogram(np.array([1.0, 1.0])) == [(1.0, 1.0, 2)]
 
 
 def test_kernels_of_a_layer_and_nvml_inside_or_nearest(cap) -> None:  # type: ignore[no-untyped-def]
@@ -104,12 +106,12 @@ def test_kernels_of_a_layer_and_nvml_inside_or_nearest(cap) -> None:  # type: ig
     assert k0["name"].tolist() == ["kernel_0"]
     assert k0["duration_us"].tolist() == [(KERNEL_NS[0][1] - KERNEL_NS[0][0]) / 1000]
     assert k0["grid"].tolist() == ["4×1×1"] and k0["block"].tolist() == ["128×1×1"]
-    inside = data.nvml_during(cap.nvml, k0)
+    inside = timeline.nvml_during(cap.nvml, k0)
     assert inside.how == "inside" and inside.samples["timestamp_ns"].tolist() == [1_200_000]
     # kernel of layer 2 (3.00-3.05 ms): the samples around it (2.1 and 4.0 ms) are more than one median
     # sampling period (0.9 ms) from its middle -> nothing; layer 3 (3.10-3.11 ms) is 0.895 ms from 4.0 ms
-    assert data.nvml_during(cap.nvml, data.layer_kernels(cap, 2, NAMES[2])).samples.empty
-    near = data.nvml_during(cap.nvml, data.layer_kernels(cap, 3, NAMES[3]))
+    assert timeline.nvml_during(cap.nvml, data.layer_kernels(cap, 2, NAMES[2])).samples.empty
+    near = timeline.nvml_during(cap.nvml, data.layer_kernels(cap, 3, NAMES[3]))
     assert near.how == "nearest" and near.samples["timestamp_ns"].tolist() == [4_000_000]
     assert data.layer_kernels(cap, 99, "no such layer").empty
 
@@ -117,24 +119,24 @@ def test_kernels_of_a_layer_and_nvml_inside_or_nearest(cap) -> None:  # type: ig
 def test_nvml_of_other_gpus_is_left_out() -> None:
     nvml = frame([(t, g, 10 * g, 0, 0, 0, 0, 0, 0, 0) for t in (5, 15) for g in (0, 1)], NVML_SAMPLE_COLUMNS)
     kernels = frame([(0, 20, "k", 1, 0, 0, 1, 1, 1, 1, 1, 1, None, 0, 0, 0, 0, None, None, "L")], KERNEL_COLUMNS)
-    win = data.nvml_during(nvml, kernels)
+    win = timeline.nvml_during(nvml, kernels)
     assert win.samples["gpu_index"].tolist() == [1, 1]
 
 
 def test_kernel_busy_is_the_covered_share_of_each_bucket() -> None:
     k = pd.DataFrame({"start_ns": [0, 20, 25], "end_ns": [10, 30, 30]})
-    assert data.kernel_busy(k, 0, 40, 4).tolist() == pytest.approx([1.0, 0.0, 1.0, 0.0])
+    assert timeline.kernel_busy(k, 0, 40, 4).tolist() == pytest.approx([1.0, 0.0, 1.0, 0.0])
     half = pd.DataFrame({"start_ns": [5], "end_ns": [15]})
-    assert data.kernel_busy(half, 0, 20, 2).tolist() == pytest.approx([0.5, 0.5])
-    assert len(data.kernel_busy(k.iloc[0:0], 0, 40, 4)) == 0
+    assert timeline.kernel_busy(half, 0, 20, 2).tolist() == pytest.approx([0.5, 0.5])
+    assert len(timeline.kernel_busy(k.iloc[0:0], 0, 40, 4)) == 0
 
 
 def test_nvml_series_buckets_by_time() -> None:
     nvml = frame([(i * 1_000_000, 0, float(i), 0, 0, 0, 0, 0, 0, 0) for i in range(10)], NVML_SAMPLE_COLUMNS)
-    series, span = data.nvml_series(nvml, 0, "gpu_util_pct", points=5)
+    series, span = timeline.nvml_series(nvml, 0, "gpu_util_pct", points=5)
     assert span == pytest.approx(0.009)
     assert len(series) == 5 and series[0] < series[-1]
-    full, _ = data.nvml_series(nvml, 0, "gpu_util_pct", points=100)
+    full, _ = timeline.nvml_series(nvml, 0, "gpu_util_pct", points=100)
     assert full.tolist() == [float(i) for i in range(10)]
 
 

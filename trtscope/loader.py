@@ -279,9 +279,11 @@ def _choose(
             art.sources.append(SourceFile(str(s.path), s.kinds[0], ", ".join(sorted(s.metadata))))
 
 
-def load(path: PathLike | None = None, **kwargs: Any) -> Analysis:
-    """Load and analyse: ``trtscope.load("dir/")`` or ``trtscope.load(layers=..., profile=..., onnx=...)``."""
+def load(path: PathLike | None = None, *, attribution: str = "anchor", **kwargs: Any) -> Analysis:
+    """Load and analyse: ``trtscope.load("dir/")`` or ``trtscope.load(layers=..., profile=..., onnx=...)``.
+
+    ``attribution`` ("anchor" or "split") decides how layer time is derived per ONNX node and op type."""
     from trtscope.analysis.session import analyze
 
     with collector_paused():
-        return analyze(load_artifacts(path, **kwargs))
+        return analyze(load_artifacts(path, **kwargs), attribution=attribution)

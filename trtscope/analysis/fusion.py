@@ -9,127 +9,37 @@ ONNX graph: exact; without it: pieces that are neither weights nor TensorRT help
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from trtscope.analysis import names as nm
-from trtscope.analysis.onnx_ops import KNOWN_OPS, QDQ_OPS, node_class
+from trtscope.analysis.graph_walk import GraphWalk
+from trtscope.analysis.onnx_ops import KNOWN_OPS, QDQ_OPS, anchor_position, node_class
+from trtscope.analysis.regions import absorbed_nodes
 from trtscope.model.artifacts import LayerInfo, LayerProfile, OnnxGraph
 from trtscope.model.tables import LAYER_COLUMNS, frame
+from trtscope.model.vocabulary import LayerKind, NodeClass, NodeStatus
 
-#: Layer kinds, in the order they are decided.
-KINDS = ("reformat", "qdq", "noop", "myelin", "fused", "single", "other")
-KIND_LABELS = {
-    "reformat": "reformat (inserted)",
-    "qdq": "Q/DQ",
-    "noop": "no-op",
-    "myelin": "Myelin",
-    "fused": "fused compute",
-    "single": "single node",
-    "other": "no ONNX source",
-}
 #: LayerTypes that move no data or only synchronise (TREx and NVIDIA's analyzer drop or fold them).
 NOOP_TYPES = frozenset({"NoOp", "Constant", "shape_call", "signal", "wait", "reshape", "TrainStation"})
 MYELIN_TYPES = frozenset({"Myelin", "kgen"})
-#: Node statuses.
-STATUSES = ("fused", "myelin", "alone", "absent")
+#: Layer kinds that run the work of their ONNX nodes (a reformat or no-op layer may name a node it serves).
+_RUNNING_KINDS = frozenset({LayerKind.FUSED, LayerKind.SINGLE, LayerKind.QDQ})
+#: Node classes whose presence makes a layer a fusion (pure shape / constant ops do not).
+_SUBSTANTIVE = frozenset({NodeClass.COMPUTE, NodeClass.QDQ})
 
 
 @dataclass
 class FusionResult:
+    """``layers`` (LAYER columns + kind, in_myelin, myelin_region, onnx_nodes, anchor...), ``onnx_nodes``
+    (status, node_class, in_myelin, layer_indices...), ``mapping`` (layer <-> node pairs); see docs/data-model.md."""
+
     layers: pd.DataFrame
     onnx_nodes: pd.DataFrame
     mapping: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
-
-
-class _Graph:
-    """Name lookups and reachability over the ONNX graph, built once."""
-
-    def __init__(self, g: OnnxGraph) -> None:
-        self.g = g
-        names = g.nodes["name"].tolist()
-        self.index = dict(zip(names, range(len(names)), strict=True))
-        self.names = names
-        self.op_types = g.nodes["op_type"].tolist()
-        self._producer: dict[str, int] | None = None
-        self._consumers: dict[str, list[int]] | None = None
-        # name pieces that look like ONNX nodes, found / not found in this graph (a wrong-model check)
-        self.matched = 0
-        self.unmatched = 0
-
-    def _edges(self) -> None:
-        e = self.g.edges
-        producer: dict[str, int] = {}
-        consumers: dict[str, list[int]] = {}
-        outs = e[e["direction"] == "output"]
-        for t, i in zip(outs["tensor"].tolist(), outs["node_index"].tolist(), strict=True):
-            producer[t] = i
-        ins = e[e["direction"] == "input"]
-        for t, i in zip(ins["tensor"].tolist(), ins["node_index"].tolist(), strict=True):
-            consumers.setdefault(t, []).append(i)
-        self._producer, self._consumers = producer, consumers
-        # per-node tensor lists, for walking the graph
-        self._outs: dict[int, list[str]] = {}
-        self._ins: dict[int, list[str]] = {}
-        for t, i in zip(outs["tensor"].tolist(), outs["node_index"].tolist(), strict=True):
-            self._outs.setdefault(i, []).append(t)
-        for t, i in zip(ins["tensor"].tolist(), ins["node_index"].tolist(), strict=True):
-            self._ins.setdefault(i, []).append(t)
-
-    @property
-    def producer(self) -> dict[str, int]:
-        if self._producer is None:
-            self._edges()
-        return self._producer  # type: ignore[return-value]
-
-    @property
-    def consumers(self) -> dict[str, list[int]]:
-        if self._consumers is None:
-            self._edges()
-        return self._consumers  # type: ignore[return-value]
-
-    def locate(self, piece: str, end: str) -> int | None:
-        """A range end as a node index: a node name, else a tensor's producer (last) / first consumer (first)."""
-        if piece in self.index:
-            return self.index[piece]
-        if end == "last" and piece in self.producer:
-            return self.producer[piece]
-        cons = self.consumers.get(piece)
-        if cons:
-            return min(cons) if end == "first" else max(cons)
-        return None
-
-    def between(self, first: int, last: int) -> list[int]:
-        """Nodes on paths from ``first`` to ``last`` (descendants of first that are ancestors of last)."""
-        if first > last:
-            first, last = last, first
-        consumers, producer = self.consumers, self.producer
-        outs, ins = self._outs, self._ins
-        down = {first}
-        queue = deque([first])
-        while queue:
-            i = queue.popleft()
-            for t in outs.get(i, ()):
-                for j in consumers.get(t, ()):
-                    if j <= last and j not in down:
-                        down.add(j)
-                        queue.append(j)
-        if last not in down:
-            return []
-        up = {last}
-        queue = deque([last])
-        while queue:
-            i = queue.popleft()
-            for t in ins.get(i, ()):
-                p = producer.get(t)
-                if p is not None and p >= first and p not in up and p in down:
-                    up.add(p)
-                    queue.append(p)
-        return sorted(up)
 
 
 def _base_layers(info: LayerInfo | None, profile: LayerProfile | None) -> pd.DataFrame:
@@ -187,7 +97,7 @@ def _layer_nodes(
     name: str,
     metadata: str | None,
     origin: str | None,
-    graph: _Graph | None,
+    graph: GraphWalk | None,
     foreign: dict[str, list[str]],
     warnings: list[str],
 ) -> tuple[list[str], str]:
@@ -250,27 +160,27 @@ def _is_myelin(name: str, ltype: str) -> tuple[bool, str | None]:
     return False, None
 
 
-def _layer_kind(name: str, ltype: str, origin: str | None, nodes: list[str], myelin: bool, op_of: OpLookup) -> str:
-    """Kinds are decided in KINDS order: what TensorRT inserted first, then what runs ONNX work."""
+def _layer_kind(name: str, ltype: str, origin: str | None, nodes: list[str], op_of: OpLookup) -> LayerKind:
+    """Kinds are decided in LayerKind order: what TensorRT inserted first, then what runs ONNX work."""
     if origin == "QDQ" or (nodes and ltype in ("Reformat", "NoOp", "") and all(op_of(n) in QDQ_OPS for n in nodes)):
-        return "qdq"
+        return LayerKind.QDQ
     if origin == "REFORMAT" or nm.reformat_target(name) is not None:
-        return "reformat"
+        return LayerKind.REFORMAT
     if ltype in NOOP_TYPES:
-        return "noop"
-    if myelin:
-        return "myelin"
-    if len(nodes) >= 2:
-        return "fused"
-    return "single" if nodes else "other"
+        return LayerKind.NOOP
+    if not nodes:
+        return LayerKind.OTHER
+    substantive = sum(1 for n in nodes if op_of.node_class(n) in _SUBSTANTIVE)
+    return LayerKind.FUSED if substantive >= 2 else LayerKind.SINGLE
 
 
 class OpLookup:
-    """Op type of a node name: from the ONNX graph, else guessed from the name (cached)."""
+    """Op type (and class) of a node name: from the ONNX graph, else guessed from the name (cached)."""
 
-    def __init__(self, graph: _Graph | None) -> None:
+    def __init__(self, graph: GraphWalk | None) -> None:
         self.graph = graph
         self.guessed: dict[str, str | None] = {}
+        self._classes: dict[str | None, NodeClass] = {}
 
     def __call__(self, name: str) -> str | None:
         g = self.graph
@@ -282,8 +192,16 @@ class OpLookup:
             self.guessed[name] = nm.op_type_from_name(name, KNOWN_OPS)
         return self.guessed[name]
 
+    def node_class(self, name: str) -> NodeClass:
+        op = self(name)
+        c = self._classes.get(op)
+        if c is None:
+            c = self._classes[op] = node_class(op)
+        return c
 
-_MYELIN, _FUSED, _LIVE = 1, 2, 4
+
+# per-node flags gathered over the layers
+_LIVE, _FUSED, _MYELIN, _PRESENT = 1, 2, 4, 8
 
 
 def analyze_fusion(
@@ -297,7 +215,7 @@ def analyze_fusion(
     warnings: list[str] = []
     layers = _base_layers(info, profile)
     layers = _join_profile(layers, profile, warnings)
-    graph = _Graph(onnx) if onnx is not None else None
+    graph = GraphWalk(onnx) if onnx is not None else None
     foreign = info.foreign_nodes if info is not None else {}
     op_of = OpLookup(graph)
 
@@ -310,8 +228,10 @@ def analyze_fusion(
     node_lists: list[list[str]] = []
     sources: list[str] = []
     regions: list[str | None] = []
+    in_myelin: list[bool] = []
     kinds: list[str] = []
-    targets: list[str | None] = []
+    anchors: list[int] = []
+    targets: list[tuple[str, int, str] | None] = []
     layer_flags: list[int] = []
     get_id = node_id.get
     for name, md, origin, ltype in zip(
@@ -323,22 +243,33 @@ def analyze_fusion(
         ltype = ltype if isinstance(ltype, str) else ""
         nodes, src = _layer_nodes(name, md, origin, graph, foreign, warnings)
         myel, region = _is_myelin(name, ltype)
-        kind = _layer_kind(name, ltype, origin, nodes, myel, op_of)
+        kind = _layer_kind(name, ltype, origin, nodes, op_of)
         rt = nm.reformat_target(name) if name.startswith("Reformatting") else None
         node_lists.append(nodes)
         sources.append(src)
         regions.append(region)
-        kinds.append(kind)
-        targets.append(rt[2] if rt else None)
-        layer_flags.append(
-            0 if kind == "noop" else _LIVE | (_MYELIN if kind == "myelin" else 0) | (_FUSED if len(nodes) >= 2 else 0)
-        )
+        in_myelin.append(myel)
+        kinds.append(kind.value)
+        runs = kind in _RUNNING_KINDS
+        anchors.append(-1 if not runs else anchor_position([op_of(n) for n in nodes]) if len(nodes) > 1 else 0)
+        targets.append(rt)
+        flag = _PRESENT
+        if runs:
+            flag |= _LIVE | (_FUSED if kind is LayerKind.FUSED else 0)
+        layer_flags.append(flag | (_MYELIN if myel else 0))
         for n in nodes:
             j = get_id(n)
             if j is None:
                 j = node_id[n] = n_graph + len(extra_names)
                 extra_names.append(n)
             map_node.append(j)
+
+    # Nodes the builder listed for a Myelin region but no layer names are numbered too (they may be absorbed).
+    for listed in foreign.values():
+        for n in listed:
+            if n not in node_id:
+                node_id[n] = n_graph + len(extra_names)
+                extra_names.append(n)
 
     # Per mapping row, then per node: vectorised from the layer-level lists gathered above.
     counts = np.fromiter(map(len, node_lists), dtype=np.int64, count=len(node_lists))
@@ -348,22 +279,34 @@ def analyze_fusion(
     flags = np.zeros(n_nodes, dtype=np.int64)
     np.bitwise_or.at(flags, node_ix, np.repeat(np.asarray(layer_flags, dtype=np.int64), counts))
     per_node = np.bincount(node_ix, minlength=n_nodes)
-    flags[per_node == 0] = -1
     order = np.argsort(node_ix, kind="stable")
     grouped = layer_ix[order].tolist()
     ends = np.cumsum(per_node).tolist()
-    layers_of: list[list[int] | None] = []
+    layers_of: list[list[int]] = []
     start = 0
     for end in ends:
-        layers_of.append(grouped[start:end] if end > start else None)
+        layers_of.append(grouped[start:end])
         start = end
+    # position of each mapping row within its layer's node list: the anchor row is the one at `anchors`
+    offsets = np.arange(len(node_ix)) - np.repeat(np.cumsum(counts) - counts, counts)
+    anchor_of_layer = np.asarray(anchors, dtype=np.int64)
+    is_anchor = offsets == np.repeat(anchor_of_layer, counts)
 
+    names = [*graph.names, *extra_names] if graph is not None else list(extra_names)
     layers["onnx_nodes"] = node_lists
     layers["n_onnx_nodes"] = counts
     layers["mapping_source"] = sources
+    layers["in_myelin"] = np.asarray(in_myelin, dtype=bool)
     layers["myelin_region"] = regions
-    layers["reformat_target"] = targets
-    layers["kind"] = kinds
+    layers["reformat_direction"] = [t[0].lower() if t else None for t in targets]
+    layers["reformat_tensor"] = pd.array([t[1] if t else None for t in targets], dtype="Int64")
+    layers["reformat_target"] = [t[2] if t else None for t in targets]
+    layers["kind"] = pd.Series(kinds, index=layers.index, dtype=object)
+    anchor_node = np.full(len(layers), None, dtype=object)
+    anchor_rows = np.flatnonzero(is_anchor)
+    anchor_node[layer_ix[anchor_rows]] = np.asarray(names, dtype=object)[node_ix[anchor_rows]] \
+        if len(anchor_rows) else []
+    layers["anchor_node"] = anchor_node
 
     if graph is not None and graph.unmatched > graph.matched:
         warnings.append(
@@ -371,19 +314,29 @@ def analyze_fusion(
             f"(only {graph.matched} are): is it the model this engine was built from?"
         )
     nodes_df = _node_table(onnx, extra_names, op_of, warnings)
-    _statuses(nodes_df, flags, layers_of)
-    names = nodes_df["name"].to_numpy(dtype=object)
+    absorbed = absorbed_nodes(graph, node_id, (flags & _LIVE) != 0, layer_ix, node_ix, regions, foreign)
+    _statuses(nodes_df, flags, layers_of, absorbed)
+    layers["anchor_op"] = _anchor_ops(layers["anchor_node"], nodes_df)
+    node_names = nodes_df["name"].to_numpy(dtype=object)
     mapping = pd.DataFrame(
         {
             "layer_index": layer_ix,
             "layer_name": layers["name"].to_numpy(dtype=object)[layer_ix],
-            "node_name": names[node_ix] if len(node_ix) else np.array([], dtype=object),
+            "node_name": node_names[node_ix] if len(node_ix) else np.array([], dtype=object),
             "node_index": node_ix,
             "source": np.repeat(np.asarray(sources, dtype=object), counts),
             "in_onnx": node_ix < n_graph,
+            "anchor": is_anchor,
         }
     )
     return FusionResult(layers=layers, onnx_nodes=nodes_df, mapping=mapping, warnings=_dedupe(warnings))
+
+
+def _anchor_ops(anchor_node: pd.Series, nodes: pd.DataFrame) -> pd.Series:
+    """Op type of each layer's anchor node (None for layers without ONNX nodes)."""
+    op = dict(zip(nodes["name"].tolist(), nodes["op_type"].tolist(), strict=True))
+    return pd.Series([op.get(n) if n is not None else None for n in anchor_node.tolist()], index=anchor_node.index,
+                     dtype=object)
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -433,26 +386,39 @@ def _node_table(onnx: OnnxGraph | None, extra: list[str], op_of: OpLookup, warni
 def _node_classes(ops: list[str | None]) -> pd.Series:
     """node_class per op, classifying each distinct op type once."""
     s = pd.Series(ops, dtype=object)
-    classes = {op: node_class(op) for op in pd.unique(s.dropna())}
+    classes = {op: node_class(op).value for op in pd.unique(s.dropna())}
     out = s.map(classes).astype(object)
-    return out.where(out.notna(), node_class(None))
+    return out.where(out.notna(), node_class(None).value)
 
 
-def _statuses(nodes: pd.DataFrame, flags: np.ndarray, layers_of: list[list[int] | None]) -> None:
-    """Fill status / reason / fused / layer list per node from the flags gathered over the layers
-    (``flags[i]`` is -1 for a node in no layer)."""
-    present = flags >= 0
-    live = present & ((flags & _LIVE) != 0)
-    myelin = (flags & _MYELIN) != 0
-    fused = live & ((flags & _FUSED) != 0)
+_FOLDED_REASONS = {True: "only in layers that do not run it (no-op, reformat)",
+                   False: "in no engine layer: folded or eliminated"}
+
+
+def _statuses(nodes: pd.DataFrame, flags: np.ndarray, layers_of: list[list[int]], absorbed: dict[int, str]) -> None:
+    """Fill status / reason / in_myelin / layer list per node from the flags gathered over the layers.
+
+    The statuses partition the nodes (see NodeStatus): fused, else unfused, else absorbed, else folded.
+    """
+    live = (flags & _LIVE) != 0
+    fused = (flags & _FUSED) != 0
+    present = (flags & _PRESENT) != 0
+    is_absorbed = np.zeros(len(nodes), dtype=bool)
+    reasons = np.full(len(nodes), "", dtype=object)
+    if absorbed:
+        at = np.fromiter(absorbed.keys(), dtype=np.int64, count=len(absorbed))
+        keep = ~live[at]
+        is_absorbed[at[keep]] = True
+        reasons[at[keep]] = np.asarray(list(absorbed.values()), dtype=object)[keep]
+    folded = ~live & ~is_absorbed
+    reasons[folded & present] = _FOLDED_REASONS[True]
+    reasons[folded & ~present] = _FOLDED_REASONS[False]
     nodes["status"] = np.select(
-        [~present, ~live, myelin, fused], ["absent", "absent", "myelin", "fused"], default="alone"
+        [fused, live, is_absorbed],
+        [NodeStatus.FUSED.value, NodeStatus.UNFUSED.value, NodeStatus.ABSORBED.value],
+        default=NodeStatus.FOLDED.value,
     ).astype(object)
-    nodes["reason"] = np.select(
-        [~present, ~live], ["folded or eliminated (in no engine layer)", "eliminated (only in no-op layers)"],
-        default="",
-    ).astype(object)
-    nodes["fused"] = fused
-    lists = [x if x is not None else [] for x in layers_of]
-    nodes["layer_indices"] = pd.Series(lists, dtype=object)
-    nodes["n_layers"] = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    nodes["reason"] = reasons
+    nodes["in_myelin"] = ((flags & _MYELIN) != 0) | is_absorbed
+    nodes["layer_indices"] = pd.Series(layers_of, dtype=object)
+    nodes["n_layers"] = np.fromiter(map(len, layers_of), dtype=np.int64, count=len(layers_of))

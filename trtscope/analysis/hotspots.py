@@ -1,144 +1,198 @@
-"""Where the time goes: per layer, rolled up per ONNX node and per op type, unfused hotspots, reformat cost.
+"""Where the time goes: per layer, derived per ONNX node and per op type, unfused hotspots, reformat cost.
 
-Per-layer times are the profile's mean (``averageMs``). A fused layer's time is split evenly among its ONNX
-nodes when rolling up per node (``attributed_ms``), so the per-node and per-op totals add up to the layer total
-instead of counting a fused layer once per node. Layers with no ONNX source keep their time under their layer
-kind (reformat, no-op, other) in the per-op rollup.
+Per-layer times are the profile's mean (``averageMs``): measured. Per-node and per-op-type times are *derived*
+from them by an attribution rule (:class:`Attribution`):
+
+* ``anchor`` (the default): a layer's whole time goes to its anchor node, the heavy compute op the layer was
+  built around (``layers.anchor_node``). A Conv + BatchNorm + Relu layer is convolution time; a weight
+  quantizer folded into a convolution gets none. This is what ranks op types the way engineers read them.
+* ``split``: a layer's time is split evenly over its nodes.
+
+Either way every timed layer's time is counted exactly once: layers that run ONNX work give it to their nodes,
+the others (reformat, no-op, no ONNX source) keep it under their layer kind — so the per-op-type rows sum to
+the sum of layer times.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
+from trtscope.model.summary import EndToEnd, ReformatCost, TimeStats
+from trtscope.model.vocabulary import Attribution, LayerKind, NodeClass, NodeStatus
+
 
 def add_shares(layers: pd.DataFrame) -> float | None:
-    """Fill ``share`` (0..1 of the sum of mean times) and return that sum (None without a profile)."""
-    if not layers["profiled"].any():
+    """Fill ``share`` (0..1 of the sum of mean times) and return that sum (None when no layer has a time)."""
+    mean = pd.to_numeric(layers["mean_ms"], errors="coerce").astype("float64")
+    timed = np.isfinite(mean.to_numpy())
+    if not timed.any():
         layers["share"] = np.nan
         return None
-    total = float(layers["mean_ms"].sum(skipna=True))
-    layers["share"] = layers["mean_ms"] / total if total > 0 else np.nan
+    total = float(mean[timed].sum())
+    layers["share"] = mean / total if total > 0 else np.where(timed, 0.0, np.nan)
     return total
 
 
+#: Columns of ``hotspots`` (see docs/data-model.md).
+HOTSPOT_COLUMNS = ("rank", "index", "name", "kind", "in_myelin", "type", "onnx_nodes", "mean_ms", "median_ms",
+                   "share", "cum_share")
+
+
 def layer_hotspots(layers: pd.DataFrame) -> pd.DataFrame:
-    """Layers ranked by mean time, with cumulative share."""
-    cols = ["index", "name", "kind", "type", "onnx_nodes", "mean_ms", "median_ms", "share"]
-    timed = layers[layers["mean_ms"].notna()]
-    out = timed.sort_values("mean_ms", ascending=False, kind="stable")[cols].reset_index(drop=True)
+    """Timed layers ranked by mean time, with cumulative share."""
+    timed = layers[np.isfinite(layers["mean_ms"].to_numpy(dtype="float64"))]
+    out = timed.sort_values("mean_ms", ascending=False, kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out["cum_share"] = out["share"].cumsum()
-    return out
+    return out[list(HOTSPOT_COLUMNS)]
 
 
-def attribute_to_nodes(nodes: pd.DataFrame, mapping: pd.DataFrame, layers: pd.DataFrame) -> None:
-    """Fill ``attributed_ms`` (even split of each layer's mean) and ``layers_ms`` (sum of whole layers).
+def attribute_to_nodes(nodes: pd.DataFrame, mapping: pd.DataFrame, layers: pd.DataFrame, rule: Attribution) -> None:
+    """Fill ``derived_ms`` (the node's part of layer time under ``rule``; sums over nodes to the time of the
+    layers that run ONNX work) and ``layers_ms`` (the whole time of every layer the node is in; not additive).
 
     Vectorised with ``np.bincount`` over the mapping's node numbers (layer ``index`` is its row position).
     """
-    if mapping.empty or not layers["profiled"].any():
-        nodes["attributed_ms"] = np.nan
+    size = len(nodes)
+    mean_all = layers["mean_ms"].to_numpy(dtype="float64")
+    if mapping.empty or not np.isfinite(mean_all).any():
+        nodes["derived_ms"] = np.nan
         nodes["layers_ms"] = np.nan
         return
     li = mapping["layer_index"].to_numpy(dtype=np.int64)
     ni = mapping["node_index"].to_numpy(dtype=np.int64)
-    mean = layers["mean_ms"].to_numpy(dtype="float64")[li]
-    n = np.maximum(layers["n_onnx_nodes"].to_numpy(dtype="float64")[li], 1)
-    timed = ~np.isnan(mean)
-    size = len(nodes)
-    split = np.bincount(ni[timed], weights=(mean / n)[timed], minlength=size)
+    mean = mean_all[li]
+    timed = np.isfinite(mean)
+    anchored = layers["anchor_node"].notna().to_numpy()[li]  # layers that run ONNX work
+    if rule is Attribution.ANCHOR:
+        weight = np.where(mapping["anchor"].to_numpy(dtype=bool), mean, 0.0)
+    else:
+        n = np.maximum(layers["n_onnx_nodes"].to_numpy(dtype="float64")[li], 1)
+        weight = mean / n
+    use = timed & anchored
+    derived = np.bincount(ni[use], weights=weight[use], minlength=size)
     whole = np.bincount(ni[timed], weights=mean[timed], minlength=size)
-    has = np.bincount(ni[timed], minlength=size) > 0
-    nodes["attributed_ms"] = np.where(has, split, np.nan)
-    nodes["layers_ms"] = np.where(has, whole, np.nan)
+    has = np.bincount(ni[use], minlength=size) > 0
+    nodes["derived_ms"] = np.where(has, derived, np.nan)
+    nodes["layers_ms"] = np.where(np.bincount(ni[timed], minlength=size) > 0, whole, np.nan)
+
+
+#: Columns of ``op_hotspots``: a row per op type (``op_type`` set) and one per kind of layer that runs no ONNX
+#: node (``layer_kind`` set, e.g. reformat).
+OP_HOTSPOT_COLUMNS = ("op_type", "layer_kind", "nodes", "layers", "ms", "share", "unfused_ms")
 
 
 def op_type_hotspots(nodes: pd.DataFrame, layers: pd.DataFrame, total_ms: float | None) -> pd.DataFrame:
-    """Time per ONNX op type (plus unmapped layer kinds), descending."""
-    cols = ["op_type", "ms", "share", "nodes", "unfused_ms"]
+    """Derived time per ONNX op type (``ms``, ``share`` of the layer sum, ``unfused_ms`` = the part of it spent
+    in unfused compute nodes), plus the time of layers that run no ONNX node per layer kind; descending.
+
+    ``nodes`` counts the op type's running nodes; ``layers`` the layers whose time it received.
+    """
+    cols = list(OP_HOTSPOT_COLUMNS)
     if total_ms is None:
-        return pd.DataFrame(columns=cols)
-    df = nodes.assign(op_type=nodes["op_type"].fillna("(unknown op)"))
-    df["unfused"] = df["attributed_ms"].where(df["status"].eq("alone"))
-    g = df.groupby("op_type", sort=False)
-    per_op = pd.DataFrame(
-        {"ms": g["attributed_ms"].sum(min_count=1), "nodes": g.size(), "unfused_ms": g["unfused"].sum()}
-    )
-    unmapped = layers[(layers["n_onnx_nodes"] == 0) & layers["mean_ms"].notna()]
-    if len(unmapped):
-        lg = unmapped.groupby("kind", sort=False)["mean_ms"].sum()
-        extra = pd.DataFrame(
-            {"ms": lg.to_numpy(), "nodes": 0, "unfused_ms": 0.0},
-            index=[f"[{k} layers]" for k in lg.index],
-        )
-        per_op = pd.concat([per_op, extra])
-    per_op = per_op[per_op["ms"].notna()]
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    running = nodes["status"].isin([NodeStatus.FUSED.value, NodeStatus.UNFUSED.value])
+    df = nodes[running | nodes["derived_ms"].notna()]
+    op = df["op_type"].astype(object)
+    key = op.where(op.notna(), "\x00")
+    unfused = df["node_class"].eq(NodeClass.COMPUTE.value) & df["status"].eq(NodeStatus.UNFUSED.value)
+    g = df.assign(_u=df["derived_ms"].where(unfused, 0.0).fillna(0.0), _ms=df["derived_ms"].fillna(0.0)).groupby(
+        key, sort=False)
+    per_op = pd.DataFrame({"nodes": g.size(), "ms": g["_ms"].sum(), "unfused_ms": g["_u"].sum()})
+    mean = layers["mean_ms"].to_numpy(dtype="float64")
+    timed = np.isfinite(mean)
+    anchor_op = layers["anchor_op"].astype(object)
+    has_anchor = layers["anchor_node"].notna().to_numpy()
+    a_key = anchor_op.where(anchor_op.notna(), "\x00")
+    per_op["layers"] = pd.Series(a_key[has_anchor & timed]).value_counts().reindex(per_op.index, fill_value=0)
+    per_op = per_op.rename_axis("op_type").reset_index()
+    per_op["op_type"] = per_op["op_type"].astype(object).where(per_op["op_type"].ne("\x00"), None)
+    per_op["layer_kind"] = None
+    rest = layers[~has_anchor & timed]
+    if len(rest):
+        lg = rest.groupby("kind", sort=False)["mean_ms"].agg(["sum", "size"])
+        extra = pd.DataFrame({"op_type": None, "layer_kind": lg.index.astype(object), "nodes": 0,
+                              "layers": lg["size"].to_numpy(), "ms": lg["sum"].to_numpy(), "unfused_ms": 0.0})
+        per_op = pd.concat([per_op, extra], ignore_index=True)
     per_op["share"] = per_op["ms"] / total_ms if total_ms > 0 else np.nan
-    out = per_op.sort_values("ms", ascending=False, kind="stable").reset_index(names="op_type")
+    per_op["nodes"] = per_op["nodes"].astype(np.int64)
+    per_op["layers"] = per_op["layers"].astype(np.int64)
+    out = per_op.sort_values("ms", ascending=False, kind="stable").reset_index(drop=True)
     return out[cols]
 
 
-def unfused_hotspots(layers: pd.DataFrame, nodes: pd.DataFrame, mapping: pd.DataFrame) -> pd.DataFrame:
-    """Layers of one unfused ONNX compute node (plain, or a single-node Myelin layer), ranked by time.
+#: Columns of ``unfused_hotspots`` (see docs/data-model.md).
+UNFUSED_HOTSPOT_COLUMNS = ("index", "name", "onnx_node", "op_type", "type", "kind", "in_myelin", "mean_ms",
+                           "median_ms", "share")
 
-    "Unfused" is the coverage's definition: a node that shares no running layer with another node. A node
-    split over several Myelin layers, one of them shared, is fused — its single-node kernels are not listed.
-    """
-    cols = ["index", "name", "onnx_node", "op_type", "type", "kind", "mean_ms", "median_ms", "share"]
-    single = (layers["kind"].isin(["single", "myelin"]) & layers["n_onnx_nodes"].eq(1)).to_numpy()
-    node_of_layer = np.full(len(layers), -1, dtype=np.int64)
-    node_of_layer[mapping["layer_index"].to_numpy(dtype=np.int64)] = mapping["node_index"].to_numpy(dtype=np.int64)
-    unfused_node = (nodes["node_class"].eq("compute") & ~nodes["fused"].astype(bool)).to_numpy()
-    j = node_of_layer[single]
-    keep = np.zeros(len(layers), dtype=bool)
-    keep[np.nonzero(single)[0][unfused_node[j]]] = True
+
+def unfused_hotspots(layers: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    """Layers whose anchor is an unfused compute node (status unfused: it fused with nothing anywhere), ranked
+    by time. Their times, summed per op type, are ``op_hotspots.unfused_ms`` under anchor attribution."""
+    cols = list(UNFUSED_HOTSPOT_COLUMNS)
+    unfused = nodes.loc[nodes["node_class"].eq(NodeClass.COMPUTE.value) & nodes["status"].eq(NodeStatus.UNFUSED.value)]
+    op_of = dict(zip(unfused["name"].tolist(), unfused["op_type"].tolist(), strict=True))
+    anchor = layers["anchor_node"].astype(object)
+    keep = anchor.isin(list(op_of)).to_numpy()
     out = layers.loc[keep].copy()
-    ix = node_of_layer[keep]
-    out["onnx_node"] = nodes["name"].to_numpy(dtype=object)[ix]
-    out["op_type"] = nodes["op_type"].to_numpy(dtype=object)[ix]
+    out["onnx_node"] = out["anchor_node"]
+    out["op_type"] = [op_of[n] for n in out["anchor_node"].tolist()]
     out = out.sort_values("mean_ms", ascending=False, kind="stable", na_position="last")
     return out[cols].reset_index(drop=True)
 
 
-def reformat_cost(layers: pd.DataFrame, total_ms: float | None) -> dict[str, Any]:
-    ref = layers[layers["kind"].eq("reformat")]
-    real = ref[~ref["type"].eq("NoOp")]
-    ms = float(ref["mean_ms"].sum()) if total_ms is not None else None
-    return {
-        "count": len(ref),
-        "elided_count": int(ref["type"].eq("NoOp").sum()),
-        "copying_count": len(real),
-        "total_ms": ms,
-        "share": (ms / total_ms) if (ms is not None and total_ms) else None,
-    }
+def reformat_cost(layers: pd.DataFrame, total_ms: float | None) -> ReformatCost:
+    ref = layers[layers["kind"].eq(LayerKind.REFORMAT.value)]
+    elided = int(ref["type"].eq("NoOp").sum())
+    ms = float(np.nansum(ref["mean_ms"].to_numpy(dtype="float64"))) if total_ms is not None else None
+    return ReformatCost(
+        count=len(ref),
+        copying_count=len(ref) - elided,
+        elided_count=elided,
+        total_ms=ms,
+        share=(ms / total_ms) if (ms is not None and total_ms) else None,
+    )
 
 
-def end_to_end(iterations: pd.DataFrame | None, layer_sum_ms: float | None) -> dict[str, Any] | None:
+#: Columns of ``reformat_layers`` (see docs/data-model.md).
+REFORMAT_LAYER_COLUMNS = ("index", "name", "type", "elided", "direction", "tensor", "target", "mean_ms", "share")
+
+
+def reformat_layers(layers: pd.DataFrame) -> pd.DataFrame:
+    """Reformat layers, most expensive first (engine order without times): ``direction`` ("input"/"output"),
+    ``tensor`` (its position) and ``target`` (the layer it serves) from the name TensorRT gave it; ``elided``
+    for NoOp-typed ones, whose copy TensorRT removed."""
+    ref = layers[layers["kind"].eq(LayerKind.REFORMAT.value)]
+    if ref["mean_ms"].notna().any():
+        ref = ref.sort_values("mean_ms", ascending=False, kind="stable", na_position="last")
+    out = pd.DataFrame({
+        "index": ref["index"].to_numpy(), "name": ref["name"].to_numpy(dtype=object),
+        "type": ref["type"].to_numpy(dtype=object), "elided": ref["type"].eq("NoOp").to_numpy(),
+        "direction": ref["reformat_direction"].to_numpy(dtype=object), "tensor": ref["reformat_tensor"].array,
+        "target": ref["reformat_target"].to_numpy(dtype=object), "mean_ms": ref["mean_ms"].to_numpy(dtype="float64"),
+        "share": ref["share"].to_numpy(dtype="float64"),
+    })
+    return out[list(REFORMAT_LAYER_COLUMNS)]
+
+
+def _stats(s: pd.Series) -> TimeStats | None:
+    if s.empty:
+        return None
+    q = s.quantile([0.5, 0.9, 0.99])
+    return TimeStats(mean_ms=float(s.mean()), median_ms=float(q.loc[0.5]), p90_ms=float(q.loc[0.9]),
+                     p99_ms=float(q.loc[0.99]), min_ms=float(s.min()), max_ms=float(s.max()))
+
+
+def end_to_end(iterations: pd.DataFrame | None, layer_sum_ms: float | None) -> EndToEnd | None:
     """Latency statistics of the timed iterations, and how the per-layer sum compares to GPU compute time."""
     if iterations is None or iterations.empty:
         return None
-    lat = pd.to_numeric(iterations["latency_ms"], errors="coerce").dropna()
-    comp = pd.to_numeric(iterations["compute_ms"], errors="coerce").dropna()
-
-    def stats(s: pd.Series) -> dict[str, float] | None:
-        if s.empty:
-            return None
-        q = s.quantile([0.5, 0.9, 0.99])
-        return {
-            "mean_ms": float(s.mean()),
-            "median_ms": float(q.loc[0.5]),
-            "p90_ms": float(q.loc[0.9]),
-            "p99_ms": float(q.loc[0.99]),
-            "min_ms": float(s.min()),
-            "max_ms": float(s.max()),
-        }
-
-    out: dict[str, Any] = {"iterations": len(iterations), "latency": stats(lat), "compute": stats(comp)}
-    ref = out["compute"] or out["latency"]
-    if layer_sum_ms is not None and ref is not None and ref["median_ms"] > 0:
-        out["layer_sum_ms"] = layer_sum_ms
-        out["layer_sum_vs_compute"] = layer_sum_ms / ref["median_ms"]
-    return out
+    lat = _stats(pd.to_numeric(iterations["latency_ms"], errors="coerce").dropna())
+    comp = _stats(pd.to_numeric(iterations["compute_ms"], errors="coerce").dropna())
+    ref = comp or lat
+    ratio = None
+    if layer_sum_ms is not None and ref is not None and ref.median_ms > 0:
+        ratio = layer_sum_ms / ref.median_ms
+    return EndToEnd(iterations=len(iterations), latency=lat, compute=comp,
+                    layer_sum_ms=layer_sum_ms if ratio is not None else None, layer_sum_vs_compute=ratio)

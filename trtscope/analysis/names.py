@@ -59,7 +59,6 @@ def metadata_nodes(metadata: str | None) -> list[str]:
 
 
 # --- layer names ------------------------------------------------------------------------------------------------
-_FOREIGN = re.compile(r"\{ForeignNode\[(?P<first>.*?)\.\.\.(?P<last>.*)\]\}|\{ForeignNode\[(?P<only>.*)\]\}")
 _MYELIN_INTERNAL = re.compile(r"^__my[le]")
 _REFORMAT = re.compile(r"^Reformatting CopyNode for (?P<dir>Input|Output) Tensor (?P<k>\d+) to (?P<target>.*)$")
 
@@ -86,17 +85,24 @@ _WEIGHT_LIKE = re.compile(
 
 
 def foreign_node(name: str) -> tuple[str, str] | None:
-    """``{ForeignNode[a...b]}`` -> ``("a", "b")``; ``{ForeignNode[a]}`` -> ``("a", "a")``; else None."""
-    m = _FOREIGN.search(name)
-    if not m:
+    """``{ForeignNode[a...b]}`` -> ``("a", "b")``; ``{ForeignNode[a]}`` -> ``("a", "a")``; else None.
+
+    String operations, not a regex: names can hold anything (newlines, brackets), and a long hostile name
+    must cost linear time.
+    """
+    if not is_foreign_node_layer(name):
         return None
-    if m.group("only") is not None:
-        return m.group("only"), m.group("only")
-    return m.group("first"), m.group("last")
+    inner = name[len(_FOREIGN_OPEN) : -len(_FOREIGN_CLOSE)]
+    first, sep, last = inner.partition("...")
+    return (first, last) if sep else (inner, inner)
+
+
+_FOREIGN_OPEN, _FOREIGN_CLOSE = "{ForeignNode[", "]}"
 
 
 def is_foreign_node_layer(name: str) -> bool:
-    return name.startswith("{ForeignNode[") and name.endswith("]}")
+    return len(name) >= len(_FOREIGN_OPEN) + len(_FOREIGN_CLOSE) and name.startswith(_FOREIGN_OPEN) \
+        and name.endswith(_FOREIGN_CLOSE)
 
 
 def myelin_parts(name: str) -> tuple[str, int, int] | None:

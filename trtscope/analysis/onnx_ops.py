@@ -1,17 +1,20 @@
-"""What kind of work an ONNX op does, for fusion coverage.
+"""What kind of work an ONNX op does (its node class), and which op a fused layer was built around.
 
-Coverage counts *compute* nodes: ops that launch real GPU work when left alone. Shape-only ops (TensorRT
-resolves or folds them) and Q/DQ ops (TensorRT folds them into neighbouring layers or turns them into
+Coverage counts *compute* nodes: ops that launch real GPU work when left alone. Shape-only and constant ops
+(TensorRT resolves or folds them) and Q/DQ ops (TensorRT folds them into neighbouring layers or turns them into
 reformats) are reported, but they are neither "fused" wins nor "unfused" losses.
 """
 
 from __future__ import annotations
 
+from trtscope.model.vocabulary import NodeClass
+
+CONSTANT_OPS = frozenset({"Constant", "ConstantOfShape", "EyeLike"})
 SHAPE_OPS = frozenset(
     {
-        "Constant", "ConstantOfShape", "Shape", "Size", "Identity", "Reshape", "Flatten", "Squeeze",
-        "Unsqueeze", "Dropout", "EyeLike", "Range", "NonZero", "Optional", "OptionalGetElement",
-        "OptionalHasElement", "SequenceConstruct", "SequenceAt", "SequenceEmpty",
+        "Shape", "Size", "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Dropout", "Range",
+        "NonZero", "Optional", "OptionalGetElement", "OptionalHasElement", "SequenceConstruct", "SequenceAt",
+        "SequenceEmpty",
     }
 )
 QDQ_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"})
@@ -49,10 +52,53 @@ KNOWN_OPS = frozenset(
 )
 
 
-def node_class(op_type: str | None) -> str:
-    """``"compute"``, ``"shape"`` or ``"qdq"``; an unknown op (None, custom plugin) counts as compute."""
+#: Ops a fused layer is built around: the heavy compute a layer's time is attributed to (anchor attribution).
+#: A fused Conv + BatchNorm + Relu layer's time is the convolution's, not a third each.
+ANCHOR_OPS = frozenset(
+    {
+        "Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "DeformConv", "Gemm", "MatMul", "MatMulInteger",
+        "QLinearMatMul", "Einsum", "Attention", "MultiHeadAttention", "GroupQueryAttention", "LSTM", "GRU", "RNN",
+    }
+)
+#: Next best anchors when a layer has none of the above (a fused softmax, a normalisation, a pooling).
+SECONDARY_ANCHOR_OPS = frozenset(
+    {
+        "Softmax", "LogSoftmax", "LayerNormalization", "GroupNormalization", "InstanceNormalization",
+        "RMSNormalization", "SkipLayerNormalization", "BatchNormalization", "MaxPool", "AveragePool",
+        "GlobalAveragePool", "GlobalMaxPool", "LpPool", "Resize", "TopK", "NonMaxSuppression", "RoiAlign",
+        "GridSample", "ScatterND", "ScatterElements", "GatherND", "GatherElements", "CumSum", "ReduceMean",
+        "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSumExp",
+    }
+)
+
+
+def node_class(op_type: str | None) -> NodeClass:
+    """The node's class; an unknown op (None, a custom plugin) counts as compute."""
     if op_type in QDQ_OPS:
-        return "qdq"
+        return NodeClass.QDQ
     if op_type in SHAPE_OPS:
-        return "shape"
-    return "compute"
+        return NodeClass.SHAPE
+    if op_type in CONSTANT_OPS:
+        return NodeClass.CONSTANT
+    return NodeClass.COMPUTE
+
+
+def anchor_position(op_types: list[str | None]) -> int:
+    """Position of a layer's anchor among its nodes' op types (-1 for a layer with no node).
+
+    The first heavy compute op (ANCHOR_OPS); else the first secondary anchor; else the first compute node
+    that is not Q/DQ; else the first non-shape node; else the first node.
+    """
+    if not op_types:
+        return -1
+    classes = [node_class(op) for op in op_types]
+    for test in (
+        lambda i: op_types[i] in ANCHOR_OPS,
+        lambda i: op_types[i] in SECONDARY_ANCHOR_OPS,
+        lambda i: classes[i] is NodeClass.COMPUTE,
+        lambda i: classes[i] is NodeClass.QDQ,
+    ):
+        for i in range(len(op_types)):
+            if test(i):
+                return i
+    return 0

@@ -1,7 +1,8 @@
-"""The Analysis: everything trtscope computed for one engine, as pandas tables plus a summary.
+"""The Analysis: everything trtscope computed for one engine, as pandas tables plus a typed summary.
 
-This is what ``trtscope.load()`` returns and what every view and exporter reads. It holds no file handles and
-does no I/O, so it can be built in a test from hand-made Artifacts.
+This is what ``trtscope.load()`` returns and what every view and exporter reads. It owns every figure: views
+and exporters select and format, they never group, count or classify. It holds no file handles and does no
+I/O, so it can be built in a test from hand-made Artifacts. Column contracts: docs/data-model.md.
 """
 
 from __future__ import annotations
@@ -14,8 +15,16 @@ import pandas as pd
 from trtscope.analysis import coverage as cov
 from trtscope.analysis import hotspots as hs
 from trtscope.analysis.fusion import analyze_fusion
-from trtscope.analysis.kernels import attribute_kernels, per_layer_kernel_time
+from trtscope.analysis.kernels import (
+    attribute_kernels,
+    classify_ranges,
+    kernel_rollup,
+    kernel_summary,
+    per_layer_kernel_time,
+)
 from trtscope.model.artifacts import Artifacts
+from trtscope.model.summary import Summary
+from trtscope.model.vocabulary import Attribution, LayerKind, NodeStatus
 
 
 @dataclass
@@ -23,21 +32,29 @@ class Analysis:
     """Tables (DataFrames) and figures for one engine. See docs/data-model.md for every column."""
 
     artifacts: Artifacts
-    #: one row per engine layer in engine order: kind, onnx_nodes, mean_ms, median_ms, share, ...
+    #: one row per engine layer in engine order: kind, in_myelin, onnx_nodes, anchor_node, mean_ms, share, ...
     layers: pd.DataFrame
-    #: one row per ONNX node: op_type, node_class, status (fused/myelin/alone/absent), fused, attributed_ms
+    #: one row per ONNX node: op_type, node_class, status (fused/unfused/absorbed/folded), derived_ms
     onnx_nodes: pd.DataFrame
-    #: layer <-> ONNX node pairs, with how each was found
+    #: layer <-> ONNX node pairs, with how each was found and which one is the layer's anchor
     mapping: pd.DataFrame
     #: timed layers ranked by mean time
     hotspots: pd.DataFrame
+    #: derived time per op type (and per kind of layer without ONNX nodes)
     op_hotspots: pd.DataFrame
+    #: layers whose anchor is an unfused compute node, by time
     unfused_hotspots: pd.DataFrame
     coverage_by_op: pd.DataFrame
-    summary: dict[str, Any]
+    #: reformat layers with direction, tensor and target, by time
+    reformat_layers: pd.DataFrame
+    summary: Summary
     warnings: list[str] = field(default_factory=list)
     #: kernels with layer_name / layer_index / onnx_nodes (empty without a capture or nsys import)
     kernels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: kernels grouped by (kernel, layer, NVTX range), by GPU time
+    kernel_rollup: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: NVTX ranges with range_kind and the layer each names
+    nvtx_ranges: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     # -- conveniences for views --------------------------------------------------------------------------------
     @property
@@ -54,16 +71,24 @@ class Analysis:
         return self.artifacts.nvml
 
     @property
-    def nvtx_ranges(self) -> pd.DataFrame:
-        return self.artifacts.nvtx_ranges
-
-    @property
     def has_profile(self) -> bool:
-        return self.summary["total_ms"] is not None
+        return self.summary.total_ms is not None
 
     @property
     def has_onnx(self) -> bool:
         return self.artifacts.onnx is not None
+
+    @property
+    def has_layers(self) -> bool:
+        return self.summary.layer_count > 0
+
+    @property
+    def has_kernels(self) -> bool:
+        return self.summary.kernels is not None
+
+    @property
+    def attribution(self) -> Attribution:
+        return Attribution(self.summary.op_type_attribution)
 
     def unfused_nodes(self) -> pd.DataFrame:
         return cov.unfused_compute_nodes(self.onnx_nodes)
@@ -84,7 +109,10 @@ class Analysis:
         return self.layers[self.layers["index"].isin(idx)]
 
 
-def analyze(art: Artifacts) -> Analysis:
+def analyze(art: Artifacts, attribution: Attribution | str = Attribution.ANCHOR) -> Analysis:
+    """Every table and figure for one engine's artifacts. ``attribution`` decides how layer time is derived
+    per ONNX node and op type (see analysis/hotspots.py)."""
+    rule = Attribution(attribution)
     fusion = analyze_fusion(art.layer_info, art.profile, art.onnx)
     layers, nodes, mapping = fusion.layers, fusion.onnx_nodes, fusion.mapping
     total = hs.add_shares(layers)
@@ -93,32 +121,29 @@ def analyze(art: Artifacts) -> Analysis:
         per_layer = per_layer_kernel_time(kernels, layers)
         for c in per_layer.columns:
             layers[c] = per_layer[c].to_numpy()
-    hs.attribute_to_nodes(nodes, mapping, layers)
-    cover = cov.coverage_summary(nodes)
-    reformat = hs.reformat_cost(layers, total)
-    kind_counts = layers["kind"].value_counts()
+    hs.attribute_to_nodes(nodes, mapping, layers, rule)
+    kinds = layers["kind"].value_counts()
     info = art.layer_info
-    summary: dict[str, Any] = {
-        "layer_count": len(layers),
-        "layer_detail": info.detail if info is not None else "names",
-        "reformat_layer_count": reformat["count"],
-        "fused_layer_count": int((layers["n_onnx_nodes"] >= 2).sum()),
-        "layer_kinds": {k: int(v) for k, v in kind_counts.items()},
-        "myelin_region_count": int(layers.loc[layers["kind"].eq("myelin"), "myelin_region"].nunique()),
-        "total_ms": total,
-        "profile_iterations": art.profile.count if art.profile is not None else None,
-        "reformat": reformat,
-        "has_onnx": art.onnx is not None,
-        "onnx_node_count": cover["onnx_node_count"] if art.onnx is not None else None,
-        "fusion_coverage": cover["fusion_coverage"] if art.onnx is not None else None,
-        # Without an ONNX model the same figure is estimated over the nodes the layer names and metadata
-        # reveal (folded nodes are invisible then, but they are outside the denominator anyway).
-        "fusion_coverage_estimate": cover["fusion_coverage"] if art.onnx is None else None,
-        "coverage": cover,
-        "end_to_end": hs.end_to_end(art.iterations, total),
-        "kernels": _kernel_summary(kernels),
-        "metadata": {k: v for k, v in art.metadata.items() if k != "trtexec_performance_summary"},
-    }
+    myelin = layers["in_myelin"].to_numpy(dtype=bool)
+    summary = Summary(
+        layer_count=len(layers),
+        layer_detail=info.detail if info is not None else "names",
+        layer_kinds={k.value: int(kinds.get(k.value, 0)) for k in LayerKind if kinds.get(k.value, 0)},
+        fused_layer_count=int(kinds.get(LayerKind.FUSED.value, 0)),
+        myelin_layer_count=int(myelin.sum()),
+        myelin_region_count=int(layers.loc[myelin, "myelin_region"].nunique()),
+        reformat=hs.reformat_cost(layers, total),
+        total_ms=total,
+        profile_iterations=art.profile.count if art.profile is not None else None,
+        has_onnx=art.onnx is not None,
+        # Without an ONNX model the coverage is estimated over the nodes the layer names and metadata reveal
+        # (folded nodes are invisible then, but they are outside the denominator anyway).
+        coverage=cov.coverage_summary(nodes, exact=art.onnx is not None),
+        op_type_attribution=rule.value,
+        end_to_end=hs.end_to_end(art.iterations, total),
+        kernels=kernel_summary(kernels),
+        metadata={k: v for k, v in art.metadata.items() if k != "trtexec_performance_summary"},
+    )
     warnings = list(dict.fromkeys([*art.warnings, *fusion.warnings]))
     return Analysis(
         artifacts=art,
@@ -127,24 +152,15 @@ def analyze(art: Artifacts) -> Analysis:
         mapping=mapping,
         hotspots=hs.layer_hotspots(layers),
         op_hotspots=hs.op_type_hotspots(nodes, layers, total),
-        unfused_hotspots=hs.unfused_hotspots(layers, nodes, mapping),
+        unfused_hotspots=hs.unfused_hotspots(layers, nodes),
         coverage_by_op=cov.coverage_by_op(nodes),
+        reformat_layers=hs.reformat_layers(layers),
         summary=summary,
         warnings=warnings,
         kernels=kernels,
+        kernel_rollup=kernel_rollup(kernels),
+        nvtx_ranges=classify_ranges(art.nvtx_ranges, layers),
     )
 
 
-def _kernel_summary(kernels: pd.DataFrame) -> dict[str, Any] | None:
-    if kernels.empty:
-        return None
-    dur = (kernels["end_ns"].astype("float64") - kernels["start_ns"].astype("float64")).sum() / 1e6
-    return {
-        "count": len(kernels),
-        "gpu_ms": float(dur),
-        "in_nvtx_range": int(kernels["nvtx_range_id"].notna().sum()) if "nvtx_range_id" in kernels else 0,
-        # inside a range that names a layer (from the capture's or this analysis' layer names)
-        "on_layer": int(kernels["layer_name"].notna().sum()) if "layer_name" in kernels else 0,
-        # ... and that layer is in the layer information (so its ONNX nodes are known)
-        "on_known_layer": int(kernels["layer_index"].notna().sum()),
-    }
+__all__ = ["Analysis", "Attribution", "NodeStatus", "analyze"]

@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     RETAINED.append(analysis)  # freed by the process's end, not one object at a time (see main.entry)
     if args.json:
+        from trtscope.exporters.json_report import report_json
         from trtscope.gcpause import collector_paused
-        from trtscope.views.json_doc import report_json
 
         with collector_paused():
             text = report_json(analysis, top=args.top)

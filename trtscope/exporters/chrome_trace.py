@@ -36,10 +36,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trtscope import __version__
-from trtscope.analysis.fusion import KIND_LABELS
-from trtscope.analysis.kernel_ranges import TRTSCOPE_DOMAIN, LayerMatcher
 from trtscope.errors import TrtscopeError
 from trtscope.exporters.tables import check_file_target, plain, write_file_atomically
+from trtscope.model.vocabulary import RangeKind
+from trtscope.presentation.labels import kind_label
 
 if TYPE_CHECKING:
     from trtscope.analysis.session import Analysis
@@ -341,14 +341,15 @@ def _layer_args(layers: pd.DataFrame) -> _LayerArgs:
     n = len(layers)
     index, name, kind = (_values(_col(layers, c), n) for c in ("index", "name", "kind"))
     nodes, ltype, region = (_values(_col(layers, c), n) for c in ("onnx_nodes", "type", "myelin_region"))
+    myelin = _values(_col(layers, "in_myelin"), n)
     tactic, precision = (_values(_col(layers, c), n) for c in ("tactic", "precision"))
     mean, median, share = (_values(_col(layers, c), n) for c in ("mean_ms", "median_ms", "share"))
     brief, full, synth = [], [], []
     for i in range(n):
         b = {"layer": name[i], "layer_index": index[i],
              "onnx_nodes": list(nodes[i]) if isinstance(nodes[i], list) else [], "kind": kind[i]}
-        f = {**b, "fusion": KIND_LABELS.get(kind[i], kind[i]) if kind[i] is not None else None,
-             "fusion_group": f"Myelin region {region[i]}" if region[i] else None,
+        f = {**b, "fusion": kind_label(kind[i], bool(myelin[i])) if kind[i] is not None else None,
+             "fusion_group": f"Myelin region {region[i]}" if region[i] and myelin[i] else None,
              "layer_type": ltype[i], "precision": precision[i],
              "mean_ms": mean[i], "median_ms": median[i], "share": share[i]}
         brief.append(_opening(b))
@@ -579,14 +580,14 @@ def _nvtx_section(
     hpid, htid = np.where(pid_ok, pid_v, -1), np.where(tid_ok, tid_v, -1)
     names = r["name"].astype(object) if "name" in r.columns else pd.Series([None] * n, dtype=object)
     domains = [d if isinstance(d, str) and d else None for d in _values(_col(r, "domain"), n)]
-    own = np.array([d == TRTSCOPE_DOMAIN for d in domains], dtype=bool)
-    # TensorRT's per-layer ranges: those whose text names an engine layer (exact bytes first, see LayerMatcher)
+    # the analysis decided once which ranges are trtscope's own and which name an engine layer
+    rk = r["range_kind"].astype(object) if "range_kind" in r.columns else pd.Series([None] * n, dtype=object)
+    own = rk.eq(RangeKind.TRTSCOPE.value).to_numpy(dtype=bool)
     pos = np.full(n, -1, dtype=np.int64)
-    if la is not None:
-        matcher = LayerMatcher(a.layers["name"].astype(object).tolist())
-        candidates = names[~own & names.notna().to_numpy()]
-        matched = names.map(matcher.map_texts(pd.unique(candidates)))
-        pos = np.where(own, -1, _layer_positions(a.layers, matched))
+    if la is not None and "layer_index" in r.columns:
+        li, ok = _ints(r["layer_index"], n)
+        rows = pd.Index(_ints(a.layers["index"], len(a.layers))[0]).get_indexer(li)
+        pos = np.where(ok & (rows >= 0), rows, -1)
     kind = np.where(own, 0, np.where(pos >= 0, 1, 2))
 
     keys = pd.DataFrame({"pid": hpid[sel], "tid": htid[sel], "kind": kind[sel],

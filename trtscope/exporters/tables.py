@@ -33,6 +33,7 @@ import pandas as pd
 from trtscope import __version__
 from trtscope.atomic import atomic_open, check_writable
 from trtscope.errors import OutputError, TrtscopeError
+from trtscope.exporters.json_report import figures_document
 from trtscope.model.tables import (
     ITERATION_COLUMNS,
     KERNEL_COLUMNS,
@@ -55,6 +56,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "op_hotspots",
     "unfused_hotspots",
     "coverage_by_op",
+    "reformat_layers",
+    "kernel_rollup",
     "iterations",
     "nvml",
     "kernels",
@@ -233,7 +236,7 @@ def header_document(a: Analysis, tables: dict[str, pd.DataFrame], fmt: str) -> d
         "format": fmt,
         "sources": [{"path": s.path, "kind": s.kind, "detail": s.detail} for s in a.artifacts.sources],
         "warnings": list(a.warnings),
-        "summary": a.summary,
+        **figures_document(a),
         "table_index": index,
     }
     if fmt == "csv":

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pandas as pd
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from trtscope.analysis.fusion import KIND_LABELS
-from trtscope.analysis.names import reformat_target
 from trtscope.analysis.session import Analysis
-from trtscope.views.formatting import bar, is_missing, middle_truncate, ms, node_list, pct, printable
+from trtscope.model.vocabulary import NodeClass, NodeStatus
+from trtscope.presentation.formatting import bar, is_missing, middle_truncate, ms, node_list, pct, printable
+from trtscope.presentation.labels import (
+    ATTRIBUTION_NOTE,
+    CLASS_LABELS,
+    DERIVED_MS,
+    UNFUSED_MARK,
+    op_row_label,
+    reformat_label,
+    short_kind,
+)
+from trtscope.views.headline import headline_rows
 
 
 def _kv_table(rows: Iterable[tuple[str, str | Text]]) -> Table:
@@ -29,67 +37,12 @@ def _kv_table(rows: Iterable[tuple[str, str | Text]]) -> Table:
     return t
 
 
+_STYLES = {"": "", "bold": "bold", "warn": "yellow"}
+
+
 def summary_section(a: Analysis) -> RenderableType:
-    s = a.summary
-    meta = s.get("metadata", {})
-    rows: list[tuple[str, str | Text]] = []
-    if meta.get("gpu"):
-        rows.append(("GPU", str(meta["gpu"])))
-    if meta.get("tensorrt_version"):
-        rows.append(("TensorRT", str(meta["tensorrt_version"])))
-    if meta.get("precision"):
-        rows.append(("Precision", str(meta["precision"])))
-    detail = {
-        "detailed": "detailed (JSON)", "oneline": "detailed (one-line log)",
-        "legacy_log": "names, types and tensors (verbose build log)", "names": "layer names only",
-    }.get(s["layer_detail"], s["layer_detail"])
-    if not s["layer_count"]:
-        rows.append(("Engine layers", Text("none: no layer information or profile was given", style="yellow")))
-        return Panel(_kv_table(rows), title="trtscope report", title_align="left")
-    rows.append(("Layer information", detail))
-    kinds = s["layer_kinds"]
-    kind_text = ", ".join(f"{n} {KIND_LABELS.get(k, k)}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
-    rows.append(("Engine layers", f"{s['layer_count']}  ({kind_text})"))
-    rows.append(("Fused layers", f"{s['fused_layer_count']} (from 2+ ONNX nodes)"))
-    if s["myelin_region_count"]:
-        rows.append(("Myelin regions", str(s["myelin_region_count"])))
-    ref = s["reformat"]
-    ref_text = f"{ref['count']} ({ref['copying_count']} copying, {ref['elided_count']} elided)"
-    if ref["total_ms"] is not None:
-        ref_text += f", {ms(ref['total_ms'])} ms = {pct(ref['share'])} of layer time"
-    rows.append(("Reformat layers", ref_text))
-    cov = s["coverage"]
-    if s["has_onnx"]:
-        rows.append(("ONNX nodes", f"{s['onnx_node_count']}  ({cov['compute_node_count']} compute, "
-                     f"{cov['status_counts']['absent']} folded/eliminated)"))
-        rows.append(("Fusion coverage", Text(f"{pct(s['fusion_coverage'])} of {cov['running_compute_node_count']} "
-                     f"running compute nodes fused ({cov['unfused_compute_node_count']} unfused)", style="bold")))
-    else:
-        est = s["fusion_coverage_estimate"]
-        rows.append(("Fusion coverage", Text(
-            f"~{pct(est)} estimated over the {cov['running_compute_node_count']} compute nodes named in the engine "
-            "(no ONNX model given: op types inferred from names; pass --onnx for exact figures)"
-            if est is not None else "unknown (no ONNX nodes could be identified)", style="yellow")))
-    if s["total_ms"] is not None:
-        it = f" over {s['profile_iterations']} profiled iterations" if s["profile_iterations"] else ""
-        rows.append(("Sum of layer times", f"{ms(s['total_ms'])} ms (per inference, mean{it})"))
-    else:
-        rows.append(("Layer times", Text("none: no per-layer profile was given (trtexec --exportProfile, "
-                                         "--dumpProfile, or trtscope profile)", style="yellow")))
-    e2e = s["end_to_end"]
-    if e2e:
-        ref_stats = e2e.get("compute") or e2e.get("latency")
-        if ref_stats:
-            line = (f"median {ms(ref_stats['median_ms'])} ms, p99 {ms(ref_stats['p99_ms'])} ms over "
-                    f"{e2e['iterations']} iterations")
-            if e2e.get("layer_sum_vs_compute") is not None:
-                line += f"; layer sum = {e2e['layer_sum_vs_compute']:.2f}× median GPU compute"
-            rows.append(("End-to-end (GPU compute)", line))
+    rows = [(label, Text(text, style=_STYLES[emph]) if emph else text) for label, text, emph in headline_rows(a)]
     return Panel(_kv_table(rows), title="trtscope report", title_align="left")
-
-
-SHORT_KIND = {"reformat": "reformat", "qdq": "Q/DQ", "noop": "no-op", "myelin": "Myelin", "fused": "fused",
-              "single": "single", "other": "other"}
 
 
 def _name_cell(name: object, width: int) -> Text:
@@ -102,31 +55,41 @@ def coverage_section(a: Analysis, top: int, width: int) -> RenderableType | None
     if df.empty:
         return None
     wide = width >= 100
-    has_myelin = bool(df["myelin"].sum())
-    t = Table(title="Fusion coverage by ONNX op type", title_justify="left", expand=False)
+    has = {st: bool(df[st].sum()) for st in (NodeStatus.ABSORBED.value, "in_myelin")}
+    t = Table(title="Fusion coverage by ONNX op type (statuses sum to nodes)", title_justify="left", expand=False)
     t.add_column("op type", no_wrap=True, min_width=8)
     if wide:
         t.add_column("class", no_wrap=True)
-    for col in ("nodes", "fused", *(["Myelin"] if has_myelin else []), "alone", "absent", "coverage"):
-        t.add_column(col, justify="right", no_wrap=True)
+    t.add_column("nodes", justify="right", no_wrap=True)
+    for st in NodeStatus:
+        if st is not NodeStatus.ABSORBED or has[st.value]:
+            t.add_column(st.value, justify="right", no_wrap=True)
+    if has["in_myelin"] and wide:
+        t.add_column("in Myelin", justify="right", no_wrap=True)
+    t.add_column("coverage", justify="right", no_wrap=True)
     if wide:
         t.add_column("", no_wrap=True)
     limit = max(top, 15)
     for row in df.head(limit).itertuples(index=False):
-        cov = row.coverage
-        op = Text(str(row.op_type))
-        if not wide and row.node_class != "compute":
-            op.append(f" ({row.node_class})", style="dim")
+        cls = str(row.node_class)
+        op = Text(op_row_label(row.op_type, None))
+        if not wide and cls != NodeClass.COMPUTE:
+            op.append(f" ({CLASS_LABELS.get(cls, cls)})", style="dim")
         cells: list[str | Text] = [op]
         if wide:
-            cells.append(row.node_class)
-        cells += [str(row.nodes), str(row.fused)]
-        if has_myelin:
-            cells.append(str(row.myelin))
-        cells += [Text(str(row.alone), style="bold red" if row.alone and row.node_class == "compute" else ""),
-                  str(row.absent), pct(cov)]
+            cells.append(CLASS_LABELS.get(cls, cls))
+        cells.append(f"{row.nodes:,}")
+        for st in NodeStatus:
+            if st is NodeStatus.ABSORBED and not has[st.value]:
+                continue
+            n = int(getattr(row, st.value))
+            flag = st is NodeStatus.UNFUSED and n and cls == NodeClass.COMPUTE
+            cells.append(Text(f"{UNFUSED_MARK} {n:,}" if flag else f"{n:,}", style="bold red" if flag else ""))
+        if has["in_myelin"] and wide:
+            cells.append(f"{row.in_myelin:,}")
+        cells.append(pct(row.coverage))
         if wide:
-            cells.append(Text(bar(cov, 10), style="green"))
+            cells.append(Text(bar(row.coverage, 10), style="green"))
         t.add_row(*cells)
     if len(df) > limit:
         t.caption = f"{len(df) - limit} more op types (see --json)"
@@ -151,7 +114,7 @@ def hotspot_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     if wide:
         t.add_column("", no_wrap=True)
     for row in a.hotspots.head(top).itertuples(index=False):
-        cells: list[str | Text] = [str(row.rank), _name_cell(row.name, name_w), SHORT_KIND.get(row.kind, row.kind)]
+        cells: list[str | Text] = [str(row.rank), _name_cell(row.name, name_w), short_kind(row.kind, row.in_myelin)]
         if wide:
             cells.append(Text(node_list(row.onnx_nodes, 2), no_wrap=True, overflow="ellipsis"))
         cells += [ms(row.mean_ms), ms(row.median_ms), pct(row.share)]
@@ -165,17 +128,20 @@ def op_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     df = a.op_hotspots
     if df.empty:
         return None
-    t = Table(title="Time by ONNX op type (fused layers split evenly among their nodes)", title_justify="left")
+    t = Table(title=f"Time by ONNX op type, derived: {ATTRIBUTION_NOTE[a.summary.op_type_attribution]}",
+              title_justify="left")
     t.add_column("op type", no_wrap=True)
-    t.add_column("nodes", justify="right")
-    t.add_column("ms", justify="right")
+    t.add_column("layers", justify="right")
+    t.add_column(DERIVED_MS, justify="right")
     t.add_column("share", justify="right")
-    t.add_column("unfused ms", justify="right")
+    t.add_column(f"{UNFUSED_MARK} unfused ms", justify="right")
     t.add_column("")
     for row in df.head(top).itertuples(index=False):
-        t.add_row(Text(str(row.op_type)), str(row.nodes), ms(row.ms), pct(row.share),
-                  ms(row.unfused_ms) if row.unfused_ms else "", Text(bar(row.share, 16 if width >= 100 else 8),
-                                                                     style="cyan"))
+        t.add_row(Text(op_row_label(row.op_type, row.layer_kind)), f"{row.layers:,}", ms(row.ms), pct(row.share),
+                  ms(row.unfused_ms) if row.unfused_ms else "",
+                  Text(bar(row.share, 16 if width >= 100 else 8), style="cyan"))
+    if len(df) > top:
+        t.caption = f"{len(df) - top} more rows (see --json); shares of all rows sum to 100%"
     return t
 
 
@@ -184,11 +150,14 @@ def unfused_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     if not len(a.layers):
         return None
     if df.empty:
-        return Text("Unfused hotspots: none — every compute node ran fused with others.", style="green")
+        if not a.summary.coverage.compute.running:
+            return None
+        return Text("Unfused hotspots: none — every compute node that runs in a layer is fused.", style="green")
     timed = a.has_profile
     shown = min(top, len(df))
-    title = (f"Unfused hotspots: single-node compute layers, by time (top {shown} of {len(df)})" if timed
-             else f"Unfused compute layers ({len(df)}; no times without a profile)")
+    title = (f"{UNFUSED_MARK} Unfused hotspots: layers of an unfused compute node, by time (top {shown} of "
+             f"{len(df)})" if timed else f"{UNFUSED_MARK} Layers of unfused compute nodes ({len(df)}; no times "
+             "without a profile)")
     # When the layer is named after its node (TensorRT 8), one name column says it all.
     same = bool((df["name"] == df["onnx_node"]).all())
     fixed = 14 + 16 + (20 if timed else 0) + (0 if same else 10)
@@ -215,56 +184,56 @@ def unfused_section(a: Analysis, top: int, width: int) -> RenderableType | None:
 
 
 def reformat_section(a: Analysis, top: int, width: int) -> RenderableType | None:
-    ref = a.layers[a.layers["kind"].eq("reformat")]
+    ref = a.reformat_layers
     if ref.empty:
         return None
-    info = a.summary["reformat"]
+    info = a.summary.reformat
     if not a.has_profile:
-        return Text(f"Reformat layers: {info['count']} ({info['copying_count']} copying, {info['elided_count']} "
+        return Text(f"Reformat layers: {info.count} ({info.copying_count} copying, {info.elided_count} "
                     "elided); no times without a profile.")
-    ref = ref.sort_values("mean_ms", ascending=False, kind="stable").head(top)
+    ref = ref.head(top)
     name_w = max(30, width - 40)
-    t = Table(title=f"Reformat cost: {ms(info['total_ms'])} ms = {pct(info['share'])} of layer time "
-                    f"({info['count']} layers, {info['elided_count']} elided)", title_justify="left")
+    t = Table(title=f"Reformat cost: {ms(info.total_ms)} ms = {pct(info.share)} of layer time "
+                    f"({info.count} layers, {info.elided_count} elided)", title_justify="left")
     t.add_column("reformat: tensor → layer", no_wrap=True, max_width=name_w)
     t.add_column("type", no_wrap=True)
     t.add_column("mean ms", justify="right", no_wrap=True)
     t.add_column("share", justify="right", no_wrap=True)
     for row in ref.itertuples(index=False):
-        parsed = reformat_target(row.name)
-        label = f"{parsed[0].lower()} {parsed[1]} → {printable(parsed[2])}" if parsed else printable(row.name)
-        t.add_row(_name_cell(label, name_w), str(row.type), ms(row.mean_ms), pct(row.share))
+        t.add_row(_name_cell(reformat_label(row), name_w), str(row.type), ms(row.mean_ms), pct(row.share))
     return t
 
 
 def kernel_section(a: Analysis, top: int, width: int) -> RenderableType | None:
-    k = a.kernels
-    if k.empty:
+    ks = a.summary.kernels
+    if ks is None:
         return None
-    ks = a.summary["kernels"]
-    by_layer = "layer_name" in k and k["layer_name"].notna().any()
-    key = "layer_name" if by_layer else "nvtx_range"
-    dur = (k["end_ns"].astype("float64") - k["start_ns"].astype("float64")) / 1e6
-    frame = pd.DataFrame({"kernel": k["name"].astype(object).fillna("?"), "where": k[key].astype(object).fillna("—"),
-                          "ms": dur})
-    g = frame.groupby(["kernel", "where"], sort=False)["ms"].agg(["count", "sum", "mean"])
-    g = g.sort_values("sum", ascending=False).head(top).reset_index()
-    nodes_of = dict(zip(a.layers["name"].tolist(), a.layers["onnx_nodes"].tolist(), strict=True))
-    title = (f"Kernels: {ks['count']} launches, {ms(ks['gpu_ms'], 3)} ms of GPU time; "
-             f"{ks['in_nvtx_range']} inside an NVTX range, {ks['on_layer']} attributed to a layer")
-    name_w = max(20, (width - 40) // 2)
+    g = a.kernel_rollup.head(top)
+    title = (f"Kernels: {ks.count:,} launches, {ms(ks.gpu_ms, 3)} ms of GPU time; "
+             f"{ks.in_nvtx_range:,} inside an NVTX range, {ks.on_layer:,} attributed to a layer")
+    if ks.graph_level_launches:
+        title += (f"; {ks.graph_level_launches:,} whole-graph launches ({ms(ks.graph_level_gpu_ms, 3)} ms) "
+                  "without detail")
+    by_layer = bool(g["layer_name"].notna().any())
+    name_w = max(20, (width - 48) // 2)
     t = Table(title=title, title_justify="left")
     t.add_column("kernel", no_wrap=True, max_width=name_w)
     t.add_column("engine layer → ONNX nodes" if by_layer else "NVTX range", no_wrap=True, max_width=name_w)
     t.add_column("launches", justify="right")
     t.add_column("total ms", justify="right")
     t.add_column("mean µs", justify="right")
+    t.add_column("share", justify="right")
     for row in g.itertuples(index=False):
-        where = printable(row.where)
-        if by_layer and row.where in nodes_of:
-            where = f"{where} → {node_list(nodes_of[row.where], 2)}"
-        t.add_row(_name_cell(row.kernel, name_w), _name_cell(where, name_w), str(row.count), ms(row.sum, 3),
-                  f"{1000 * row.mean:.1f}")
+        if by_layer:
+            where = printable(row.layer_name) if not is_missing(row.layer_name) else "—"
+            if row.onnx_nodes:
+                where = f"{where} → {node_list(row.onnx_nodes, 2)}"
+        else:
+            where = printable(row.nvtx_range) if not is_missing(row.nvtx_range) else "—"
+        t.add_row(_name_cell(row.kernel if not is_missing(row.kernel) else "?", name_w), _name_cell(where, name_w),
+                  f"{row.launches:,}", ms(row.total_ms, 3), f"{row.mean_us:.1f}", pct(row.share))
+    if len(a.kernel_rollup) > top:
+        t.caption = f"{len(a.kernel_rollup) - top:,} more (kernel, layer, range) groups (see --json)"
     return t
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from trtscope.views.formatting import bar, ms, node_list, pct, printable
+from trtscope.presentation.formatting import bar, ms, node_list, pct, printable
 
 BAR_WIDTH = 12
 

@@ -7,18 +7,18 @@ figure a screen shows can be checked without a terminal. Screens call these lazi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from trtscope.analysis.fusion import KIND_LABELS
 from trtscope.analysis.session import Analysis
+from trtscope.model.vocabulary import NodeClass, NodeStatus
+from trtscope.presentation.labels import UNFUSED_MARK, kind_label, status_label
 
 #: Marker for an unfused compute node/layer, so the UI never relies on colour alone (NO_COLOR, light theme).
-UNFUSED = "✗"
+UNFUSED = UNFUSED_MARK
 
 #: ``field:value`` search terms per table: field -> column compared case-insensitively and exactly.
 LAYER_FIELDS = {"kind": "kind", "type": "type", "prec": "precision"}
@@ -73,13 +73,15 @@ def search_mask(query: str, hay: pd.Series, fields: dict[str, pd.Series] | None 
 
 # --- layers --------------------------------------------------------------------------------------------------
 def unfused_layer_mask(a: Analysis) -> np.ndarray:
-    """Layers made from a single ONNX compute node (the analysis' unfused hotspots), in ``a.layers`` order."""
+    """Layers whose anchor is an unfused compute node (the analysis' unfused hotspots), in ``a.layers`` order."""
     return a.layers["index"].isin(a.unfused_hotspots["index"]).to_numpy(dtype=bool)
 
 
-def kind_labels(kinds: pd.Series, unfused: np.ndarray) -> np.ndarray:
-    """Human layer kinds, with the unfused marker appended where the layer is one unfused compute node."""
-    labels = np.array([KIND_LABELS.get(k, k) for k in _objects(kinds)], dtype=object)
+def kind_labels(kinds: pd.Series, unfused: np.ndarray, in_myelin: pd.Series | None = None) -> np.ndarray:
+    """Human layer kinds (", Myelin" inside a Myelin region), with the unfused marker where the layer is an
+    unfused hotspot."""
+    myelin = in_myelin.to_numpy(dtype=bool) if in_myelin is not None else np.zeros(len(kinds), dtype=bool)
+    labels = np.array([kind_label(k, m) for k, m in zip(_objects(kinds), myelin, strict=True)], dtype=object)
     labels[unfused] = labels[unfused] + f" {UNFUSED} unfused"
     return labels
 
@@ -93,7 +95,8 @@ def layers_frame(a: Analysis) -> pd.DataFrame:
             "index": L["index"].to_numpy(),
             "name": _objects(L["name"]),
             "kind": _objects(L["kind"]),
-            "kind_label": kind_labels(L["kind"], unfused),
+            "kind_label": kind_labels(L["kind"], unfused, L["in_myelin"]),
+            "in_myelin": L["in_myelin"].to_numpy(dtype=bool),
             "mean_ms": L["mean_ms"].to_numpy(dtype=float),
             "median_ms": L["median_ms"].to_numpy(dtype=float),
             "share": L["share"].to_numpy(dtype=float),
@@ -118,28 +121,20 @@ def layers_haystack(frame: pd.DataFrame) -> pd.Series:
 
 # --- fusion groups -------------------------------------------------------------------------------------------
 def unfused_node_mask(nodes: pd.DataFrame) -> np.ndarray:
-    """Compute nodes that run but share their layer with no other node (the coverage definition)."""
-    return (_objects(nodes["node_class"]) == "compute") & (_objects(nodes["status"]) != "absent") & \
-        ~nodes["fused"].to_numpy(dtype=bool)
+    """Compute nodes with status unfused (the coverage definition)."""
+    return (_objects(nodes["node_class"]) == NodeClass.COMPUTE) & (_objects(nodes["status"]) == NodeStatus.UNFUSED)
 
 
 def node_status_text(nodes: pd.DataFrame) -> np.ndarray:
-    """What became of each node, in words; unfused compute nodes carry the marker."""
-    fused = nodes["fused"].to_numpy(dtype=bool)
-    status = _objects(nodes["status"])
-    compute = _objects(nodes["node_class"]) == "compute"
-    text = np.full(len(nodes), "", dtype=object)
-    text[status == "fused"] = "fused"
-    myelin = status == "myelin"
-    text[myelin & fused] = "Myelin, fused"
-    text[myelin & ~fused] = "Myelin, alone"
-    text[status == "alone"] = "alone"
-    text[status == "absent"] = "folded/eliminated"
-    lone = ~compute & (myelin | (status == "alone")) & ~fused
+    """What became of each node, in words (the status, ", Myelin" inside a Myelin region, "(not compute)" for
+    nodes outside coverage); unfused compute nodes carry the marker."""
+    status, cls = _objects(nodes["status"]), _objects(nodes["node_class"])
+    myelin = nodes["in_myelin"].to_numpy(dtype=bool)
+    text = np.array([status_label(s, c) for s, c in zip(status, cls, strict=True)], dtype=object)
+    running = (status == NodeStatus.FUSED) | (status == NodeStatus.UNFUSED)
+    text[myelin & running] = text[myelin & running] + ", Myelin"
+    lone = (cls != NodeClass.COMPUTE) & running
     text[lone] = text[lone] + " (not compute)"
-    unfused = unfused_node_mask(nodes)
-    text[unfused & ~myelin] = f"{UNFUSED} unfused"
-    text[unfused & myelin] = f"{UNFUSED} unfused (Myelin)"
     return text
 
 
@@ -152,10 +147,10 @@ def fusion_frame(a: Analysis) -> pd.DataFrame:
     Built with numpy arrays (one DataFrame at the end): 100,000 nodes take a fraction of a second.
     """
     nodes = a.onnx_nodes.drop_duplicates("name")
-    total = a.summary.get("total_ms") or np.nan
+    total = a.summary.total_ms or np.nan
     n_name = _objects(nodes["name"])
     n_op, n_status = _objects(nodes["op_type"]), node_status_text(nodes)
-    n_unfused, n_ms = unfused_node_mask(nodes), nodes["attributed_ms"].to_numpy(dtype=float)
+    n_unfused, n_ms = unfused_node_mask(nodes), nodes["derived_ms"].to_numpy(dtype=float)
 
     m_layer = a.mapping["layer_index"].to_numpy(dtype=np.int64)
     m_node = _objects(a.mapping["node_name"])
@@ -174,7 +169,8 @@ def fusion_frame(a: Analysis) -> pd.DataFrame:
     g_n = L["n_onnx_nodes"].to_numpy()[grouped]
     g_status = np.array([f"{n} node{'s' if n != 1 else ''}" for n in g_n], dtype=object)
     g_status[g_unfused] = f"{UNFUSED} single-node layer"
-    g_what = np.array([KIND_LABELS.get(k, k) for k in g_kind], dtype=object)
+    g_what = np.array([kind_label(k, m) for k, m in zip(g_kind, L["in_myelin"].to_numpy(dtype=bool)[grouped],
+                                                        strict=True)], dtype=object)
     g_label = np.array([f"#{i} {n}" for i, n in zip(g_index.tolist(), g_name.tolist(), strict=True)],
                        dtype=object)
     group_at = pd.Index(g_index)  # layer index -> its position among the grouped layers
@@ -191,7 +187,9 @@ def fusion_frame(a: Analysis) -> pd.DataFrame:
     kind = np.concatenate([np.full(n_layers, "layer", dtype=object), np.full(n_rows, "node", dtype=object)])
     layer_index = np.concatenate([g_index, [-1] * (len(absent) > 0), r_layer]).astype(np.int64)
     sub = np.concatenate([np.zeros(n_layers, dtype=np.int64), np.arange(1, n_rows + 1)])
-    absent_label = ["(in no engine layer: folded or eliminated by TensorRT)"] if len(absent) else []
+    n_absorbed = int((_objects(nodes["status"])[absent] == NodeStatus.ABSORBED).sum())
+    absent_label = [f"(in no engine layer: {n_absorbed:,} absorbed by Myelin, {len(absent) - n_absorbed:,} folded)"] \
+        if len(absent) else []
     absent_status = [f"{len(absent)} nodes"] if len(absent) else []
     empty = [None] * len(absent_label)
     cols: dict[str, Any] = {
@@ -286,7 +284,7 @@ def layer_nodes(a: Analysis, index: int) -> pd.DataFrame:
     ms_ = np.full(len(names), np.nan)
     n_layers = np.zeros(len(names), dtype=np.int64)
     status[known], unfused[known] = node_status_text(sub), unfused_node_mask(sub)
-    op[known], ms_[known] = _objects(sub["op_type"]), sub["attributed_ms"].to_numpy(dtype=float)
+    op[known], ms_[known] = _objects(sub["op_type"]), sub["derived_ms"].to_numpy(dtype=float)
     n_layers[known] = sub["n_layers"].to_numpy()
     return table({"name": names, "op_type": op, "status": status, "unfused": unfused, "ms": ms_,
                   "n_layers": n_layers})
@@ -300,36 +298,6 @@ def layer_tensor_frame(a: Analysis, index: int) -> pd.DataFrame:
     order = t["direction"].map({"input": 0, "output": 1, "constant": 2}).fillna(3)
     t = t.assign(_o=order).sort_values(["_o", "position"], kind="stable")
     return t[cols].reset_index(drop=True)
-
-
-def layer_samples(a: Analysis, layer: pd.Series) -> np.ndarray | None:
-    """Per-iteration times (ms, iteration order) of one layer, when the profile kept them."""
-    prof = a.artifacts.profile
-    s = prof.samples if prof is not None else None
-    if s is None or s.empty:
-        return None
-    sel = s[s["name"].eq(layer["name"]) & s["occurrence"].eq(layer.get("occurrence", 0))]
-    if sel.empty:
-        return None
-    return pd.to_numeric(sel.sort_values("iteration", kind="stable")["ms"], errors="coerce").dropna().to_numpy()
-
-
-def distribution(values: np.ndarray) -> dict[str, float]:
-    q = np.percentile(values, [50, 90, 99])
-    return {
-        "count": float(len(values)), "mean": float(values.mean()), "std": float(values.std()),
-        "min": float(values.min()), "p50": float(q[0]), "p90": float(q[1]), "p99": float(q[2]),
-        "max": float(values.max()),
-    }
-
-
-def histogram(values: np.ndarray, bins: int = 8) -> list[tuple[float, float, int]]:
-    """(low, high, count) per bin of equal width over the samples' range."""
-    lo, hi = float(values.min()), float(values.max())
-    if hi <= lo:
-        return [(lo, hi, len(values))]
-    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
-    return [(float(edges[i]), float(edges[i + 1]), int(counts[i])) for i in range(len(counts))]
 
 
 def _int_ns(s: pd.Series) -> np.ndarray:
@@ -368,62 +336,6 @@ def layer_kernels(a: Analysis, index: int, name: str) -> pd.DataFrame:
     )
 
 
-@dataclass
-class NvmlWindow:
-    """NVML samples taken while a layer's kernels ran; ``how`` says how they were matched."""
-
-    samples: pd.DataFrame
-    how: str  # "inside" (timestamp within a kernel) | "nearest" (closest sample, within one period) | ""
-
-
-def _sorted_nvml(nvml: pd.DataFrame, gpus: set[Any] | None) -> pd.DataFrame:
-    s = nvml
-    if gpus and s["gpu_index"].nunique() > 1:
-        s = s[s["gpu_index"].isin(gpus)]
-    s = s[pd.to_numeric(s["timestamp_ns"], errors="coerce").notna()]
-    return s.sort_values("timestamp_ns", kind="stable").reset_index(drop=True)
-
-
-def nvml_during(nvml: pd.DataFrame, kernels: pd.DataFrame) -> NvmlWindow:
-    """NVML samples whose timestamp falls inside one of ``kernels`` (vectorised with ``searchsorted``).
-
-    Kernels last microseconds and NVML samples come every few milliseconds, so often none falls inside;
-    then the sample nearest each kernel (at most one sampling period away) is taken, and ``how`` says so.
-    Several GPUs: only the kernels' devices (CUDA device id taken as NVML index).
-    """
-    empty = NvmlWindow(nvml.iloc[0:0], "")
-    if nvml.empty or kernels.empty:
-        return empty
-    gpus = set(kernels["device_id"].dropna().tolist()) if "device_id" in kernels else None
-    s = _sorted_nvml(nvml, gpus)
-    if s.empty:
-        return empty
-    ts = s["timestamp_ns"].astype("int64").to_numpy()
-    k = kernels[pd.to_numeric(kernels["start_ns"], errors="coerce").notna()
-                & pd.to_numeric(kernels["end_ns"], errors="coerce").notna()]
-    starts = k["start_ns"].astype("int64").to_numpy()
-    ends = k["end_ns"].astype("int64").to_numpy()
-    lo = np.searchsorted(ts, starts, side="left")
-    hi = np.searchsorted(ts, ends, side="right")
-    counts = np.maximum(hi - lo, 0)
-    if counts.sum():
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        idx = np.unique(np.repeat(lo, counts) + offsets)
-        return NvmlWindow(s.iloc[idx].reset_index(drop=True), "inside")
-    if len(ts) < 2:
-        return empty
-    period = float(np.median(np.diff(ts)))
-    mids = (starts + (ends - starts) // 2).astype("int64")
-    pos = np.clip(np.searchsorted(ts, mids), 1, len(ts) - 1)
-    before, after = ts[pos - 1], ts[pos]
-    nearest = np.where(mids - before <= after - mids, pos - 1, pos)
-    ok = np.abs(ts[nearest] - mids) <= period
-    idx = np.unique(nearest[ok])
-    if not len(idx):
-        return empty
-    return NvmlWindow(s.iloc[idx].reset_index(drop=True), "nearest")
-
-
 #: NVML metrics the Timeline and the layer detail show: column, label, unit.
 NVML_METRICS: tuple[tuple[str, str, str], ...] = (
     ("gpu_util_pct", "GPU utilization", "%"),
@@ -433,60 +345,6 @@ NVML_METRICS: tuple[tuple[str, str, str], ...] = (
     ("mem_util_pct", "Memory utilization", "%"),
     ("temperature_c", "Temperature", "°C"),
 )
-
-
-def metric_stats(values: pd.Series) -> dict[str, float] | None:
-    v = pd.to_numeric(values, errors="coerce").dropna()
-    if v.empty:
-        return None
-    return {"min": float(v.min()), "mean": float(v.mean()), "max": float(v.max()), "count": float(len(v))}
-
-
-def gpu_indices(nvml: pd.DataFrame) -> list[Any]:
-    return sorted(nvml["gpu_index"].dropna().unique().tolist()) if not nvml.empty else []
-
-
-def nvml_series(nvml: pd.DataFrame, gpu: Any, metric: str, points: int = 512) -> tuple[np.ndarray, float]:
-    """One GPU's metric over time, averaged into at most ``points`` equal time buckets (empty buckets carry
-    the previous value), and the span covered in seconds."""
-    s = nvml[nvml["gpu_index"].eq(gpu)] if gpu is not None else nvml
-    t = pd.to_numeric(s["timestamp_ns"], errors="coerce").to_numpy(dtype=float)
-    v = pd.to_numeric(s[metric], errors="coerce").to_numpy(dtype=float)
-    ok = ~(np.isnan(t) | np.isnan(v))
-    t, v = t[ok], v[ok]
-    if not len(t):
-        return np.zeros(0), 0.0
-    order = np.argsort(t, kind="stable")
-    t, v = t[order], v[order]
-    span = float(t[-1] - t[0]) / 1e9
-    n = min(points, len(v))
-    if n == len(v):
-        return v, span
-    edges = np.linspace(t[0], t[-1], n + 1)
-    b = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n - 1)
-    sums = np.bincount(b, weights=v, minlength=n)
-    cnt = np.bincount(b, minlength=n)
-    out = pd.Series(np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)).ffill().bfill().to_numpy()
-    return out, span
-
-
-def kernel_busy(kernels: pd.DataFrame, t0_ns: float, t1_ns: float, points: int) -> np.ndarray:
-    """Fraction of each of ``points`` equal time buckets covered by kernels (overlaps add up, capped at 1).
-
-    Kernel time before x is C(x) = sum(e_i for e_i < x) + x*(#(s_i < x) - #(e_i < x)) - sum(s_i for s_i < x);
-    with sorted starts and ends and their prefix sums that is two ``searchsorted`` calls, no loop.
-    """
-    if kernels.empty or t1_ns <= t0_ns or points <= 0:
-        return np.zeros(0)
-    s = pd.to_numeric(kernels["start_ns"], errors="coerce").to_numpy(dtype=float)
-    e = pd.to_numeric(kernels["end_ns"], errors="coerce").to_numpy(dtype=float)
-    ok = ~(np.isnan(s) | np.isnan(e))
-    s, e = np.sort(s[ok] - t0_ns), np.sort(e[ok] - t0_ns)
-    cs, ce = np.concatenate([[0.0], np.cumsum(s)]), np.concatenate([[0.0], np.cumsum(e)])
-    x = np.linspace(0.0, t1_ns - t0_ns, points + 1)
-    na, nb = np.searchsorted(s, x, side="left"), np.searchsorted(e, x, side="left")
-    covered = ce[nb] + x * (na - nb) - cs[na]
-    return np.clip(np.diff(covered) / (x[1] - x[0]), 0.0, 1.0)
 
 
 # --- export --------------------------------------------------------------------------------------------------

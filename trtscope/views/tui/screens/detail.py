@@ -17,8 +17,9 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from trtscope.analysis.fusion import KIND_LABELS
-from trtscope.views.formatting import bar, ms, pct, printable
+from trtscope.analysis import timeline
+from trtscope.presentation.formatting import bar, ms, pct, printable
+from trtscope.presentation.labels import DERIVED_MS, kind_label
 from trtscope.views.tui import data
 from trtscope.views.tui.cells import int_cell, is_missing, ms_cell, num_cell, plural, us_cell
 from trtscope.views.tui.screens.base import BaseScreen, fit_height, section
@@ -36,7 +37,7 @@ NODE_COLUMNS = [
     Column("name", "ONNX node", flex=True, min_width=12, max_width=80),
     Column("op_type", "op type", max_width=20),
     Column("status", "status", max_width=24),
-    Column("ms", "ms (split)", fmt=ms_cell, right=True),
+    Column("ms", DERIVED_MS, fmt=ms_cell, right=True),
     Column("n_layers", "in layers", fmt=int_cell, right=True),
 ]
 KERNEL_COLUMNS = [
@@ -90,7 +91,7 @@ class LayerDetailScreen(BaseScreen):
             yield KeyValues(self._header_rows(), id="layer-header")
             yield section("Time")
             yield Static(self._time_text(), id="layer-time")
-            samples = data.layer_samples(a, layer)
+            samples = timeline.layer_samples(a.artifacts.profile, layer)
             if samples is not None and len(samples) > 1:
                 yield Sparkline(samples.tolist(), id="layer-samples", summary_function=max)
             tensors = data.layer_tensor_frame(a, self.index)
@@ -106,7 +107,7 @@ class LayerDetailScreen(BaseScreen):
                 yield FrameTable(NODE_COLUMNS, nodes, flag="unfused", export_name=f"layer-{self.index}-nodes",
                                  id="nodes", classes="section-table")
             else:
-                yield Static("(none: " + KIND_LABELS.get(str(layer["kind"]), str(layer["kind"])) + ")",
+                yield Static("(none: " + kind_label(layer["kind"], bool(layer["in_myelin"])) + ")",
                              classes="muted", markup=False)
             yield from self._capture_widgets()
             extra = {k: v for k, v in a.layer_details(self.index).items() if k not in SHOWN_KEYS}
@@ -117,10 +118,10 @@ class LayerDetailScreen(BaseScreen):
     def _header_rows(self) -> list[Row]:
         L = self.record
         raw = self.analysis.layer_details(self.index)
-        kind = KIND_LABELS.get(str(L["kind"]), str(L["kind"]))
+        kind = kind_label(L["kind"], bool(L["in_myelin"]))
         if bool(data.unfused_layer_mask(self.analysis)[self.analysis.layers["index"].eq(self.index).to_numpy()]
                 .any()):
-            kind += f"  {data.UNFUSED} unfused (one ONNX compute node)"
+            kind += f"  {data.UNFUSED} runs an unfused compute node ({L['anchor_node']})"
         rows: list[Row] = [("Layer", Text(f"#{self.index} {printable(L['name'])}", style="bold")), ("Kind", kind)]
         ltype = str(L["type"] or "")
         if not is_missing(L.get("parameter_type")) and L.get("parameter_type"):
@@ -156,17 +157,17 @@ class LayerDetailScreen(BaseScreen):
         if not is_missing(per_run):
             t.append(f"\nkernels: {ms(per_run)} ms of GPU time per execution "
                      f"({plural(int(L['kernel_count']), 'launch', 'launches')} captured)")
-        samples = data.layer_samples(self.analysis, L)
+        samples = timeline.layer_samples(self.analysis.artifacts.profile, L)
         if samples is None or not len(samples):
             prof = self.analysis.artifacts.profile
             count = f" over {plural(prof.count, 'iteration')}" if prof is not None and prof.count else ""
             t.append(f"\nno per-iteration samples (the profile holds means{count}); "
                      "trtscope profile records them")
             return t
-        d = data.distribution(samples)
+        d = timeline.distribution(samples)
         t.append(f"\nper iteration ({int(d['count'])} samples): min {ms(d['min'])}, p50 {ms(d['p50'])}, "
                  f"p90 {ms(d['p90'])}, p99 {ms(d['p99'])}, max {ms(d['max'])}, std {ms(d['std'])} ms")
-        hist = data.histogram(samples)
+        hist = timeline.histogram(samples)
         peak = max(c for _, _, c in hist) or 1
         for lo, hi, c in hist:
             t.append(f"\n  {ms(lo)}–{ms(hi)} ms {c:>6}  ")
@@ -187,7 +188,7 @@ class LayerDetailScreen(BaseScreen):
                              classes="section-table")
         if a.nvml.empty or kernels.empty:
             return
-        win = data.nvml_during(a.nvml, kernels)
+        win = timeline.nvml_during(a.nvml, kernels)
         if win.samples.empty:
             yield Static("NVML: no sample within one sampling period of this layer's kernels", markup=False,
                          id="layer-nvml")
@@ -196,7 +197,7 @@ class LayerDetailScreen(BaseScreen):
                else "nearest to its kernels (none fell inside one; within one sampling period)")
         lines = [f"NVML: {plural(len(win.samples), 'sample')} {how}"]
         for key, label, unit in data.NVML_METRICS:
-            st = data.metric_stats(win.samples[key]) if key in win.samples else None
+            st = timeline.metric_stats(win.samples[key]) if key in win.samples else None
             if st:
                 lines.append(f"  {label}: mean {st['mean']:.1f} {unit} (min {st['min']:.1f}, max {st['max']:.1f})")
         yield Static("\n".join(lines), markup=False, id="layer-nvml")

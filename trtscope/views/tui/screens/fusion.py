@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Static
 
-from trtscope.views.formatting import pct
+from trtscope.presentation.formatting import pct
 from trtscope.views.tui import data
 from trtscope.views.tui.cells import ms_cell, pct_cell
 from trtscope.views.tui.screens.search import SearchScreen
@@ -26,7 +26,7 @@ COLUMNS = [
     Column("label", "engine layer / ONNX node", flex=True, min_width=20, max_width=120),
     Column("what", "op type / kind", max_width=22),
     Column("status", "status", max_width=24),
-    Column("ms", "ms", fmt=ms_cell, right=True),
+    Column("ms", "ms (layer / derived)", fmt=ms_cell, right=True),
     Column("share", "share", fmt=pct_cell, right=True),
 ]
 
@@ -112,14 +112,10 @@ class FusionScreen(SearchScreen):
         return True
 
     def on_frame_table_changed(self, event: FrameTable.Changed) -> None:
-        cov = self.analysis.summary["coverage"]
-        figure = self.analysis.summary["fusion_coverage"]
-        approx = ""
-        if figure is None:
-            figure, approx = self.analysis.summary["fusion_coverage_estimate"], "~"
-        parts = [f"coverage {approx}{pct(figure)}: {cov['fused_compute_node_count']:,} of "
-                 f"{cov['running_compute_node_count']:,} compute nodes fused, "
-                 f"{data.UNFUSED} {cov['unfused_compute_node_count']:,} unfused"]
+        cov = self.analysis.summary.coverage
+        approx = "" if cov.exact else "~"
+        parts = [f"coverage {approx}{pct(cov.fusion_coverage)}: {cov.compute.fused:,} of "
+                 f"{cov.compute.running:,} compute nodes fused, {data.UNFUSED} {cov.compute.unfused:,} unfused"]
         t = event.table
         if t.row_count != t.total_count:
             what = [f"matching {self.query_text.strip()!r}"] if self.query_text.strip() else []
@@ -135,7 +131,7 @@ class FusionScreen(SearchScreen):
         row = f.iloc[event.position]
         layer = int(row["layer_index"])
         if layer < 0:
-            self.notify("these ONNX nodes ran in no engine layer (TensorRT folded or eliminated them)",
+            self.notify("these ONNX nodes ran in no engine layer (absorbed by a Myelin region, or folded)",
                         markup=False)
             return
         node = row["node_name"] if row["row_kind"] == "node" else None

@@ -14,11 +14,12 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from trtscope.views.formatting import ms, pct
+from trtscope.presentation.formatting import ms, pct
+from trtscope.presentation.labels import ATTRIBUTION_NOTE, reformat_label
 from trtscope.views.tui.cells import bar_cell, int_cell, ms_cell, pct_cell
 from trtscope.views.tui.data import UNFUSED, kind_labels
 from trtscope.views.tui.screens.base import BaseScreen, fit_height, section
-from trtscope.views.tui.screens.overview import OP_TIME_COLUMNS
+from trtscope.views.tui.screens.overview import OP_TIME_COLUMNS, op_time_frame
 from trtscope.views.tui.widgets import Column, FrameTable
 
 ROWS = 12  # rows each ranking shows before it scrolls
@@ -43,7 +44,7 @@ UNFUSED_COLUMNS = [
     Column("share", "share", fmt=pct_cell, right=True),
 ]
 REFORMAT_COLUMNS = [
-    Column("name", "reformat layer", flex=True, min_width=16, max_width=100),
+    Column("label", "reformat: tensor → layer", flex=True, min_width=16, max_width=100),
     Column("type", "type", max_width=12),
     Column("mean_ms", "mean ms", fmt=ms_cell, right=True),
     Column("share", "share", fmt=pct_cell, right=True),
@@ -57,34 +58,36 @@ class HotspotsScreen(BaseScreen):
     def body(self) -> Iterable[Widget]:
         a = self.analysis
         s = a.summary
-        ref = s["reformat"]
+        ref = s.reformat
         with VerticalScroll(id="hotspots"):
             if a.has_profile:
-                yield Static(f"Sum of layer times {ms(s['total_ms'])} ms over {len(a.hotspots):,} timed layers; "
-                             f"reformat cost {ms(ref['total_ms'])} ms = {pct(ref['share'])} "
-                             f"({ref['count']:,} reformat layers, {ref['elided_count']:,} elided)",
+                yield Static(f"Sum of layer times {ms(s.total_ms)} ms over {len(a.hotspots):,} timed layers; "
+                             f"reformat cost {ms(ref.total_ms)} ms = {pct(ref.share)} "
+                             f"({ref.count:,} reformat layers, {ref.elided_count:,} elided)",
                              id="hotspots-headline", markup=False)
                 yield section("Layers by time")
                 yield FrameTable(LAYER_COLUMNS, self._layers_frame(), flag="unfused", export_name="hotspot-layers",
                                  id="hot-layers", classes="section-table")
-                yield section("ONNX op types by time (a fused layer's time split evenly among its nodes)")
-                yield FrameTable(OP_TIME_COLUMNS, a.op_hotspots, export_name="hotspot-op-types", id="hot-ops",
+                yield section(f"ONNX op types by time, derived: {ATTRIBUTION_NOTE[s.op_type_attribution]}")
+                yield FrameTable(OP_TIME_COLUMNS, op_time_frame(a), export_name="hotspot-op-types", id="hot-ops",
                                  classes="section-table")
             else:
                 yield Static("No per-layer times in this input (give a profile: trtexec --exportProfile or "
                              "--dumpProfile, or capture with trtscope profile); what follows has no times.",
                              id="hotspots-headline", markup=False)
             unfused = a.unfused_hotspots.assign(marker=UNFUSED)
-            yield section(f"{UNFUSED} Unfused hotspots: layers made of one ONNX compute node "
-                          f"({len(unfused):,})" if len(unfused) else "Unfused hotspots: none — every compute "
-                          "node ran fused with others")
+            if len(unfused):
+                yield section(f"{UNFUSED} Unfused hotspots: layers of an unfused ONNX compute node ({len(unfused):,})")
+            elif s.coverage.compute.running:
+                yield section("Unfused hotspots: none — every compute node that runs in a layer is fused")
             if len(unfused):
                 yield FrameTable(UNFUSED_COLUMNS, unfused, export_name="unfused-hotspots", id="hot-unfused",
                                  classes="section-table")
             reformat = self._reformat_frame()
-            yield section(f"Reformat layers ({ref['count']:,}: {ref['copying_count']:,} copying, "
-                          f"{ref['elided_count']:,} elided)" + (f"; {ms(ref['total_ms'])} ms = {pct(ref['share'])}"
-                                                                 if ref["total_ms"] is not None else ""))
+            if a.has_layers:
+                yield section(f"Reformat layers ({ref.count:,}: {ref.copying_count:,} copying, "
+                              f"{ref.elided_count:,} elided)" + (f"; {ms(ref.total_ms)} ms = {pct(ref.share)}"
+                                                                 if ref.total_ms is not None else ""))
             if len(reformat):
                 yield FrameTable(REFORMAT_COLUMNS, reformat, export_name="reformat-layers", id="hot-reformat",
                                  classes="section-table")
@@ -92,14 +95,11 @@ class HotspotsScreen(BaseScreen):
     def _layers_frame(self) -> pd.DataFrame:
         hot = self.analysis.hotspots
         unfused = hot["index"].isin(self.analysis.unfused_hotspots["index"]).to_numpy(dtype=bool)
-        return hot.assign(unfused=unfused, kind_label=kind_labels(hot["kind"], unfused))
+        return hot.assign(unfused=unfused, kind_label=kind_labels(hot["kind"], unfused, hot["in_myelin"]))
 
     def _reformat_frame(self) -> pd.DataFrame:
-        L = self.analysis.layers
-        ref = L[L["kind"].eq("reformat")]
-        if self.analysis.has_profile:
-            ref = ref.sort_values("mean_ms", ascending=False, kind="stable")
-        return ref[["index", "name", "type", "mean_ms", "share"]].reset_index(drop=True)
+        ref = self.analysis.reformat_layers
+        return ref.assign(label=[reformat_label(r) for r in ref.itertuples(index=False)])
 
     def on_mount(self) -> None:
         tables = list(self.query(FrameTable))
@@ -111,12 +111,13 @@ class HotspotsScreen(BaseScreen):
     async def on_frame_table_selected(self, event: FrameTable.Selected) -> None:
         frame = event.table.frame
         if event.table.id == "hot-ops":
-            op = str(frame["op_type"].iloc[event.position])
-            if op.startswith("["):  # "[reformat layers]": time of layers with no ONNX node
-                self.notify("these layers have no ONNX node; see the Layers screen (kind:" +
-                            op.strip("[]").split()[0] + ")", markup=False)
+            kind = frame["layer_kind"].iloc[event.position]
+            if isinstance(kind, str):  # time of layers with no ONNX node ("[reformat layers]")
+                self.notify(f"these layers have no ONNX node; see the Layers screen (kind:{kind})", markup=False)
                 return
-            await self.tui.show_op_type(op)
+            op = frame["op_type"].iloc[event.position]
+            if isinstance(op, str):
+                await self.tui.show_op_type(op)
             return
         if "index" in frame.columns:
             self.tui.open_layer(int(np.asarray(frame["index"])[event.position]))

@@ -5,7 +5,6 @@ it paints at once even for a 20,000-layer engine."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import pandas as pd
 from rich.text import Text
@@ -13,9 +12,11 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from trtscope.analysis.fusion import KIND_LABELS
 from trtscope.analysis.session import Analysis
-from trtscope.views.formatting import ms, pct, printable
+from trtscope.model.vocabulary import NodeClass
+from trtscope.presentation.formatting import ms, printable
+from trtscope.presentation.labels import ATTRIBUTION_NOTE, CLASS_LABELS, DERIVED_MS, op_row_label
+from trtscope.views.headline import headline_rows
 from trtscope.views.tui.cells import bar_cell, count_cell, int_cell, ms_cell, pct_cell
 from trtscope.views.tui.data import UNFUSED
 from trtscope.views.tui.screens.base import BaseScreen, fit_height, section
@@ -23,89 +24,54 @@ from trtscope.views.tui.widgets import Column, FrameTable, KeyValues
 from trtscope.views.tui.widgets.kv import Row
 
 OP_TIME_COLUMNS = [
-    Column("op_type", "op type", flex=True, min_width=12, max_width=40),
-    Column("nodes", "nodes", fmt=int_cell, right=True),
-    Column("ms", "ms", fmt=ms_cell, right=True),
+    Column("label", "op type", flex=True, min_width=12, max_width=40, sort_key="label"),
+    Column("layers", "layers", fmt=int_cell, right=True),
+    Column("ms", DERIVED_MS, fmt=ms_cell, right=True),
     Column("share", "share", fmt=pct_cell, right=True),
     Column("share", "", fmt=bar_cell, sortable=False, style="frame-table--bar"),
-    Column("unfused_ms", "unfused ms", fmt=lambda v: ms(v) if v else "", right=True),
+    Column("unfused_ms", f"{UNFUSED} unfused ms", fmt=lambda v: ms(v) if v else "", right=True),
 ]
 COVERAGE_COLUMNS = [
-    Column("op_type", "op type", flex=True, min_width=12, max_width=40),
-    Column("node_class", "class", max_width=10),
+    Column("label", "op type", flex=True, min_width=12, max_width=40, sort_key="label"),
+    Column("class_label", "class", max_width=10),
     Column("nodes", "nodes", fmt=int_cell, right=True),
     Column("fused", "fused", fmt=count_cell, right=True),
-    Column("myelin", "Myelin", fmt=count_cell, right=True),
     Column("unfused_text", "unfused", right=True, sort_key="unfused"),
-    Column("absent", "folded", fmt=count_cell, right=True),
+    Column("absorbed", "absorbed", fmt=count_cell, right=True),
+    Column("folded", "folded", fmt=count_cell, right=True),
+    Column("in_myelin", "Myelin", fmt=count_cell, right=True),
     Column("coverage", "coverage", fmt=pct_cell, right=True),
     Column("coverage", "", fmt=bar_cell, sortable=False, style="frame-table--bar"),
 ]
 
 
-def _kinds(s: dict[str, Any]) -> str:
-    kinds = sorted(s["layer_kinds"].items(), key=lambda kv: -kv[1])
-    return ", ".join(f"{n:,} {KIND_LABELS.get(k, k)}" for k, n in kinds)
-
-
 def headline(a: Analysis, source: str) -> list[Row]:
-    """The figures at the top of the Overview, as (label, value) rows."""
-    s, meta = a.summary, a.summary.get("metadata", {})
-    cov = s["coverage"]
-    rows: list[Row] = []
-    if source:
-        rows.append(("Input", Text(printable(source))))
-    for key, label in (("gpu", "GPU"), ("tensorrt_version", "TensorRT"), ("precision", "Precision")):
-        if meta.get(key):
-            rows.append((label, Text(printable(meta[key]))))
-    rows.append(("Engine layers", f"{s['layer_count']:,} ({_kinds(s)})"))
-    if s["has_onnx"]:
-        rows.append(("ONNX nodes", f"{s['onnx_node_count']:,} ({cov['compute_node_count']:,} compute, "
-                     f"{cov['status_counts']['absent']:,} folded/eliminated)"))
-        rows.append(("Fusion coverage", Text(
-            f"{pct(s['fusion_coverage'])}: {cov['fused_compute_node_count']:,} of "
-            f"{cov['running_compute_node_count']:,} running compute nodes fused; "
-            f"{UNFUSED} {cov['unfused_compute_node_count']:,} unfused", style="bold")))
-    else:
-        rows.append(("ONNX nodes", f"{cov['onnx_node_count']:,} named in the engine (no ONNX model given)"))
-        est = s["fusion_coverage_estimate"]
-        rows.append(("Fusion coverage", Text(
-            f"~{pct(est)} estimated over {cov['running_compute_node_count']:,} compute nodes named in the engine; "
-            f"{UNFUSED} {cov['unfused_compute_node_count']:,} unfused (pass --onnx for exact figures)"
-            if est is not None else "unknown (no ONNX nodes could be identified)", style="bold")))
-    if s["total_ms"] is not None:
-        n = s["profile_iterations"]
-        it = f" over {n} profiled iteration{'s' if n != 1 else ''}" if n else ""
-        rows.append(("Total layer time", f"{ms(s['total_ms'])} ms per inference (sum of layer means{it})"))
-    else:
-        rows.append(("Total layer time", "— (no per-layer profile: trtexec --exportProfile, --dumpProfile, "
-                     "or trtscope profile)"))
-    e2e = s.get("end_to_end") or {}
-    stats = e2e.get("compute") or e2e.get("latency")
-    if stats:
-        rows.append(("End-to-end", f"median {ms(stats['median_ms'])} ms, p99 {ms(stats['p99_ms'])} ms "
-                     f"(GPU compute, {e2e['iterations']:,} iterations)"))
-    ref = s["reformat"]
-    ref_text = f"{ref['count']:,} reformat layers ({ref['copying_count']:,} copying, {ref['elided_count']:,} elided)"
-    if ref["total_ms"] is not None:
-        ref_text += f": {ms(ref['total_ms'])} ms = {pct(ref['share'])} of layer time"
-    rows.append(("Reformat cost", ref_text))
-    if len(a.kernels) or len(a.nvml):
-        rows.append(("Capture", f"{len(a.kernels):,} kernels, {len(a.nvml):,} NVML samples"))
+    """The figures at the top of the Overview: the console report's headline rows (views/headline.py)."""
+    rows: list[Row] = [("Input", Text(printable(source)))] if source else []
+    for label, text, emph in headline_rows(a):
+        rows.append((label, Text(text, style="bold") if emph else text))
     if a.warnings:
         rows.append(("Warnings", f"{len(a.warnings)} (below)"))
     return rows
 
 
+def op_time_frame(a: Analysis) -> pd.DataFrame:
+    """``op_hotspots`` with a display label per row (``[reformat layers]`` for layers without ONNX nodes)."""
+    df = a.op_hotspots
+    return df.assign(label=[op_row_label(o, k) for o, k in zip(df["op_type"].tolist(), df["layer_kind"].tolist(),
+                                                                   strict=True)])
+
+
 def coverage_frame(a: Analysis) -> pd.DataFrame:
-    df = a.coverage_by_op.copy()
-    # alone and Myelin-alone compute nodes both count as unfused (coverage is decided per Myelin layer)
-    nodes = a.onnx_nodes
-    lone = nodes["node_class"].eq("compute") & nodes["status"].ne("absent") & ~nodes["fused"].astype(bool)
-    per_op = nodes.loc[lone, "op_type"].fillna("(unknown)").value_counts()
-    df["unfused"] = df["op_type"].map(per_op).fillna(0).astype(int)
-    df["unfused_text"] = [f"{UNFUSED} {n}" if n else "" for n in df["unfused"]]
-    return df
+    """``coverage_by_op`` with display labels and the unfused marker (the counts are the analysis')."""
+    df = a.coverage_by_op
+    unfused = df["unfused"].where(df["node_class"].eq(NodeClass.COMPUTE.value), 0)
+    return df.assign(
+        label=[op_row_label(o, None) for o in df["op_type"].tolist()],
+        class_label=[CLASS_LABELS.get(c, c) for c in df["node_class"].tolist()],
+        unfused_text=[f"{UNFUSED} {n:,}" if f else f"{n:,}" for n, f in zip(df["unfused"].tolist(),
+                                                                             (unfused > 0).tolist(), strict=True)],
+    )
 
 
 class OverviewScreen(BaseScreen):
@@ -126,14 +92,15 @@ class OverviewScreen(BaseScreen):
                 text.rstrip()
                 yield Static(text, id="warnings")
             if a.has_profile and not a.op_hotspots.empty:
-                yield section("Time by ONNX op type (a fused layer's time split evenly among its nodes)")
-                yield FrameTable(OP_TIME_COLUMNS, a.op_hotspots, export_name="op-types", id="op-time",
+                yield section(f"Time by ONNX op type, derived: {ATTRIBUTION_NOTE[a.summary.op_type_attribution]}")
+                yield FrameTable(OP_TIME_COLUMNS, op_time_frame(a), export_name="op-types", id="op-time",
                                  classes="section-table")
-            else:
+            elif a.has_layers:
                 yield section("Time by ONNX op type: no per-layer times in this input")
-            yield section(f"Fusion coverage by op type ({UNFUSED} = compute nodes that run unfused)")
-            yield FrameTable(COVERAGE_COLUMNS, coverage_frame(a), flag="unfused", export_name="coverage-by-op",
-                             id="coverage", classes="section-table")
+            if len(a.coverage_by_op):
+                yield section(f"Fusion coverage by op type ({UNFUSED} = compute nodes that run unfused)")
+                yield FrameTable(COVERAGE_COLUMNS, coverage_frame(a), flag="unfused", export_name="coverage-by-op",
+                                 id="coverage", classes="section-table")
 
     def on_mount(self) -> None:
         for t in self.query(FrameTable):
@@ -141,8 +108,10 @@ class OverviewScreen(BaseScreen):
         self.query_one("#overview").focus()
 
     async def on_frame_table_selected(self, event: FrameTable.Selected) -> None:
-        op = str(event.table.frame["op_type"].iloc[event.position])
-        if op.startswith("["):  # time of layers with no ONNX node ("[reformat layers]")
+        frame = event.table.frame
+        if "layer_kind" in frame.columns and isinstance(frame["layer_kind"].iloc[event.position], str):
             self.notify("these layers have no ONNX node: see the Layers screen", markup=False)
             return
-        await self.tui.show_op_type(op)
+        op = frame["op_type"].iloc[event.position]
+        if isinstance(op, str):
+            await self.tui.show_op_type(op)

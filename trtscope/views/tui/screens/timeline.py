@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
+from trtscope.analysis import timeline
 from trtscope.views.tui import data
 from trtscope.views.tui.cells import plural, seconds
 from trtscope.views.tui.screens.base import BaseScreen, fit_height, section
@@ -39,7 +40,7 @@ class TimelineScreen(BaseScreen):
 
     def body(self) -> Iterable[Widget]:
         nvml = self.analysis.nvml
-        self.gpus = data.gpu_indices(nvml)
+        self.gpus = timeline.gpu_indices(nvml)
         self.gpu = self.gpus[0] if self.gpus else None
         with VerticalScroll(id="timeline"):
             if nvml.empty:
@@ -81,15 +82,15 @@ class TimelineScreen(BaseScreen):
         for key, label, unit in data.NVML_METRICS:
             if not self.query(f"#spark-{key}"):
                 continue
-            series, _ = data.nvml_series(nvml, self.gpu, key, POINTS)
-            st = data.metric_stats(samples[key])
+            series, _ = timeline.nvml_series(nvml, self.gpu, key, POINTS)
+            st = timeline.metric_stats(samples[key])
             text = f"{label} ({unit})"
             if st:
                 text += f": min {st['min']:.1f} · mean {st['mean']:.1f} · max {st['max']:.1f}  (scaled min→max)"
             self.query_one(f"#label-{key}", Static).update(text)
             self.query_one(f"#spark-{key}", Sparkline).data = series.tolist()
         if self.query("#spark-kernels") and len(ts):
-            busy = data.kernel_busy(self.analysis.kernels, ts[0], ts[-1], POINTS)
+            busy = timeline.kernel_busy(self.analysis.kernels, ts[0], ts[-1], POINTS)
             self.query_one("#label-kernels", Static).update(
                 f"Kernels running (share of time): mean {100 * busy.mean():.2g}%  (traced kernels, all streams)"
                 if len(busy) else "Kernels running: none in the sampled span")

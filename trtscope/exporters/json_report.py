@@ -14,8 +14,10 @@ import pandas as pd
 
 from trtscope import __version__
 from trtscope.analysis.session import Analysis
+from trtscope.model.summary import Summary, as_dict
+from trtscope.model.vocabulary import LayerKind
 
-SCHEMA = "trtscope-report/1"
+SCHEMA = "trtscope-report/2"
 
 
 def _clean(v: Any) -> Any:
@@ -57,58 +59,98 @@ def _records(df: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
 
 
 LAYER_FIELDS = [
-    "index", "name", "type", "kind", "onnx_nodes", "mean_ms", "median_ms", "share", "total_ms", "count",
-    "precision", "tactic", "myelin_region", "reformat_target", "mapping_source", "in_layer_info",
+    "index", "name", "type", "kind", "in_myelin", "myelin_region", "onnx_nodes", "anchor_node", "anchor_op",
+    "mean_ms", "median_ms", "share", "total_ms", "count", "precision", "tactic", "reformat_target", "mapping_source",
+    "in_layer_info", "kernel_count", "kernel_ms_per_run",
 ]
+
+
+def summary_document(s: Summary) -> dict[str, Any]:
+    """``summary``: the headline figures (see docs/json-report.md)."""
+    meta = s.metadata
+    return {
+        "layer_count": s.layer_count,
+        "layer_detail": s.layer_detail,
+        "layer_kinds": s.layer_kinds,
+        "fused_layer_count": s.fused_layer_count,
+        "reformat_layer_count": s.reformat_layer_count,
+        "myelin_layer_count": s.myelin_layer_count,
+        "myelin_region_count": s.myelin_region_count,
+        "total_ms": s.total_ms,
+        "profile_iterations": s.profile_iterations,
+        "onnx_node_count": s.onnx_node_count,
+        "fusion_coverage": s.fusion_coverage,
+        "fusion_coverage_estimate": s.fusion_coverage_estimate,
+        "reformat": as_dict(s.reformat),
+        "end_to_end": as_dict(s.end_to_end) if s.end_to_end is not None else None,
+        "tensorrt_version": meta.get("tensorrt_version"),
+        "gpu": meta.get("gpu"),
+        "precision": meta.get("precision"),
+    }
+
+
+def coverage_document(a: Analysis) -> dict[str, Any]:
+    """``coverage``: node statuses (a partition), classes, coverage, per op type, the unfused compute nodes."""
+    c = a.summary.coverage
+    return {
+        "onnx_node_count": c.onnx_node_count,
+        "exact": c.exact,
+        "fusion_coverage": c.fusion_coverage if c.exact else None,
+        "fusion_coverage_estimate": c.fusion_coverage if not c.exact else None,
+        "status_counts": as_dict(c.status_counts),
+        "class_counts": dict(c.class_counts),
+        "compute_status_counts": as_dict(c.compute),
+        "by_op_type": _records(a.coverage_by_op, list(a.coverage_by_op.columns)),
+        "unfused_compute_nodes": _records(a.unfused_nodes(), ["name", "op_type", "layer_indices", "derived_ms"]),
+    }
+
+
+def kernels_document(a: Analysis, top: int) -> dict[str, Any] | None:
+    """``kernels``: counts, and the top (kernel, layer, NVTX range) groups with their ONNX nodes."""
+    ks = a.summary.kernels
+    if ks is None:
+        return None
+    return {**as_dict(ks), "top": _records(a.kernel_rollup.head(top), list(a.kernel_rollup.columns))}
+
+
+def figures_document(a: Analysis) -> dict[str, Any]:
+    """The headline figures without the tables (``summary``, ``coverage`` counts, ``kernels`` counts): what an
+    export's summary.json holds, identical to the same keys of ``report --json``."""
+    cov = coverage_document(a)
+    cov.pop("by_op_type")
+    cov.pop("unfused_compute_nodes")
+    doc: dict[str, Any] = {"summary": summary_document(a.summary), "coverage": cov,
+                           "op_type_attribution": a.summary.op_type_attribution}
+    if a.summary.kernels is not None:
+        doc["kernels"] = as_dict(a.summary.kernels)
+    return _clean(doc)
 
 
 def report_document(a: Analysis, top: int = 10, *, include_layers: bool = True) -> dict[str, Any]:
     """The report as a dict (``layers`` last). :func:`report_json` renders the same document faster."""
-    s = a.summary
-    meta = s.get("metadata", {})
-    unfused = a.unfused_nodes()
+    ref = a.layers[a.layers["kind"].eq(LayerKind.REFORMAT.value) & a.layers["mean_ms"].notna()]
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "trtscope_version": __version__,
         "sources": [{"path": x.path, "kind": x.kind, "detail": x.detail} for x in a.artifacts.sources],
         "warnings": list(a.warnings),
-        "summary": {
-            "layer_count": s["layer_count"],
-            "reformat_layer_count": s["reformat_layer_count"],
-            "fused_layer_count": s["fused_layer_count"],
-            "total_ms": s["total_ms"],
-            "onnx_node_count": s["onnx_node_count"],
-            "fusion_coverage": s["fusion_coverage"],
-            "fusion_coverage_estimate": s["fusion_coverage_estimate"],
-            "layer_detail": s["layer_detail"],
-            "layer_kinds": s["layer_kinds"],
-            "myelin_region_count": s["myelin_region_count"],
-            "profile_iterations": s["profile_iterations"],
-            "reformat": s["reformat"],
-            "end_to_end": s["end_to_end"],
-            "tensorrt_version": meta.get("tensorrt_version"),
-            "gpu": meta.get("gpu"),
-            "precision": meta.get("precision"),
-        },
-        "coverage": {
-            **{k: v for k, v in s["coverage"].items()},
-            "by_op_type": _records(a.coverage_by_op, list(a.coverage_by_op.columns)),
-            "unfused_compute_nodes": _records(
-                unfused, ["name", "op_type", "status", "layer_indices", "attributed_ms"]
-            ),
-        },
+        "summary": summary_document(a.summary),
+        "coverage": coverage_document(a),
         "hotspots": {
-            "layers": _records(a.hotspots.head(top), ["rank", "index", "name", "kind", "mean_ms", "median_ms", "share",
-                                                       "cum_share"]),
+            "op_type_attribution": a.summary.op_type_attribution,
+            "layers": _records(a.hotspots.head(top), ["rank", "index", "name", "kind", "in_myelin", "mean_ms",
+                                                       "median_ms", "share", "cum_share"]),
             "op_types": _records(a.op_hotspots.head(top), list(a.op_hotspots.columns)),
             "unfused": _records(a.unfused_hotspots.head(top), list(a.unfused_hotspots.columns)),
             "reformat_layers": _records(
-                a.layers[a.layers["kind"].eq("reformat") & a.layers["mean_ms"].notna()]
-                .sort_values("mean_ms", ascending=False).head(top),
+                ref.sort_values("mean_ms", ascending=False, kind="stable").head(top),
                 ["index", "name", "type", "mean_ms", "share", "reformat_target"],
             ),
         },
     }
+    kernels = kernels_document(a, top)
+    if kernels is not None:
+        doc["kernels"] = kernels
     doc = _clean(doc)
     if include_layers:
         layers = _records(a.layers, LAYER_FIELDS)
