@@ -127,7 +127,7 @@ def test_synthetic_timeline_is_the_raw_profile_laid_end_to_end() -> None:
         start, end = ns(e)
         assert start == t  # one after the other, no gap, no overlap
         assert end - start == round(p["averageMs"] * 1e6)
-        assert e["ph"] == ("i" if p["averageMs"] == 0 else "X")
+        assert e["ph"] == "X" and (e["dur"] == 0) == (p["averageMs"] == 0)
         t = end
         args = e["args"]
         assert args["layer"] == p["name"]

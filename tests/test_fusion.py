@@ -16,7 +16,7 @@ from onnx import TensorProto, helper
 
 from tests.conftest import own_fixture, shared_fixture
 from trtscope import load
-from trtscope.analysis import names as nm
+from trtscope.model import names as nm
 
 
 def _save_model(path: Path, spec: list[tuple[str, str, list[str], list[str]]], inits: tuple[str, ...] = ()) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trtscope.model.outputs import COVERAGE_BY_OP
 from trtscope.model.summary import CoverageSummary, StatusCounts
 from trtscope.model.vocabulary import NodeClass, NodeStatus
 
@@ -37,9 +38,7 @@ def coverage_summary(nodes: pd.DataFrame, *, exact: bool) -> CoverageSummary:
     )
 
 
-#: Columns of ``coverage_by_op`` (see docs/data-model.md).
-COVERAGE_BY_OP_COLUMNS = ("op_type", "node_class", "nodes", "fused", "unfused", "absorbed", "folded", "in_myelin",
-                          "coverage")
+COVERAGE_BY_OP_COLUMNS = tuple(COVERAGE_BY_OP.names)
 
 
 def coverage_by_op(nodes: pd.DataFrame) -> pd.DataFrame:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from trtscope.analysis import names as nm
 from trtscope.analysis.graph_walk import GraphWalk
 from trtscope.analysis.onnx_ops import KNOWN_OPS, QDQ_OPS, anchor_position, node_class
 from trtscope.analysis.regions import absorbed_nodes
+from trtscope.model import names as nm
 from trtscope.model.artifacts import LayerInfo, LayerProfile, OnnxGraph
 from trtscope.model.tables import LAYER_COLUMNS, frame
 from trtscope.model.vocabulary import LayerKind, NodeClass, NodeStatus

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trtscope.model.outputs import HOTSPOTS, OP_HOTSPOTS, REFORMAT_LAYERS, UNFUSED_HOTSPOTS
 from trtscope.model.summary import EndToEnd, ReformatCost, TimeStats
 from trtscope.model.vocabulary import Attribution, LayerKind, NodeClass, NodeStatus
 
@@ -34,9 +35,7 @@ def add_shares(layers: pd.DataFrame) -> float | None:
     return total
 
 
-#: Columns of ``hotspots`` (see docs/data-model.md).
-HOTSPOT_COLUMNS = ("rank", "index", "name", "kind", "in_myelin", "type", "onnx_nodes", "mean_ms", "median_ms",
-                   "share", "cum_share")
+HOTSPOT_COLUMNS = tuple(HOTSPOTS.names)
 
 
 def layer_hotspots(layers: pd.DataFrame) -> pd.DataFrame:
@@ -78,9 +77,7 @@ def attribute_to_nodes(nodes: pd.DataFrame, mapping: pd.DataFrame, layers: pd.Da
     nodes["layers_ms"] = np.where(np.bincount(ni[timed], minlength=size) > 0, whole, np.nan)
 
 
-#: Columns of ``op_hotspots``: a row per op type (``op_type`` set) and one per kind of layer that runs no ONNX
-#: node (``layer_kind`` set, e.g. reformat).
-OP_HOTSPOT_COLUMNS = ("op_type", "layer_kind", "nodes", "layers", "ms", "share", "unfused_ms")
+OP_HOTSPOT_COLUMNS = tuple(OP_HOTSPOTS.names)
 
 
 def op_type_hotspots(nodes: pd.DataFrame, layers: pd.DataFrame, total_ms: float | None) -> pd.DataFrame:
@@ -122,9 +119,7 @@ def op_type_hotspots(nodes: pd.DataFrame, layers: pd.DataFrame, total_ms: float 
     return out[cols]
 
 
-#: Columns of ``unfused_hotspots`` (see docs/data-model.md).
-UNFUSED_HOTSPOT_COLUMNS = ("index", "name", "onnx_node", "op_type", "type", "kind", "in_myelin", "mean_ms",
-                           "median_ms", "share")
+UNFUSED_HOTSPOT_COLUMNS = tuple(UNFUSED_HOTSPOTS.names)
 
 
 def unfused_hotspots(layers: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
@@ -155,8 +150,7 @@ def reformat_cost(layers: pd.DataFrame, total_ms: float | None) -> ReformatCost:
     )
 
 
-#: Columns of ``reformat_layers`` (see docs/data-model.md).
-REFORMAT_LAYER_COLUMNS = ("index", "name", "type", "elided", "direction", "tensor", "target", "mean_ms", "share")
+REFORMAT_LAYER_COLUMNS = tuple(REFORMAT_LAYERS.names)
 
 
 def reformat_layers(layers: pd.DataFrame) -> pd.DataFrame:

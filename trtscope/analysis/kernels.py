@@ -18,6 +18,7 @@ from trtscope.analysis.kernel_ranges import (
     attribution_counts,
     map_kernels,
 )
+from trtscope.model.outputs import KERNEL_ROLLUP
 from trtscope.model.summary import KernelSummary
 from trtscope.model.vocabulary import RangeKind
 
@@ -112,9 +113,7 @@ def kernel_summary(kernels: pd.DataFrame) -> KernelSummary | None:
     )
 
 
-#: Columns of ``kernel_rollup`` (see docs/data-model.md).
-KERNEL_ROLLUP_COLUMNS = ("kernel", "layer_index", "layer_name", "nvtx_range", "onnx_nodes", "launches", "total_ms",
-                         "mean_us", "share")
+KERNEL_ROLLUP_COLUMNS = tuple(KERNEL_ROLLUP.names)
 
 
 def kernel_rollup(kernels: pd.DataFrame) -> pd.DataFrame:
@@ -155,6 +154,20 @@ def kernel_rollup(kernels: pd.DataFrame) -> pd.DataFrame:
     out["layer_index"] = out["layer_index"].astype("Int64").where(out["layer_index"] >= 0, pd.NA)
     out = out.sort_values(["total_ms", "launches"], ascending=[False, False], kind="stable").reset_index(drop=True)
     return out[cols]
+
+
+def time_by(kernels: pd.DataFrame, column: str, n: int = 10) -> pd.DataFrame:
+    """GPU time per value of ``column`` (e.g. nvtx_range, layer_name) over kernel rows, largest first:
+    ``name``, ``kernels``, ``gpu_ms`` (top ``n``)."""
+    k = _kernel_rows(kernels)
+    if column not in k or k.empty:
+        return pd.DataFrame({"name": pd.Series([], dtype=object), "kernels": pd.Series([], dtype="int64"),
+                             "gpu_ms": pd.Series([], dtype="float64")})
+    k = k[k[column].notna()]
+    g = pd.Series(_durations_ms(k), index=k.index).groupby(k[column].astype(object)).agg(["sum", "count"])
+    g = g.sort_values("sum", ascending=False, kind="stable").head(n)
+    return pd.DataFrame({"name": [str(x) for x in g.index], "kernels": g["count"].astype("int64").to_numpy(),
+                         "gpu_ms": g["sum"].to_numpy(dtype="float64")})
 
 
 #: Columns the analysis adds to the NVTX range table.

@@ -22,8 +22,11 @@ from trtscope.analysis.kernels import (
     kernel_summary,
     per_layer_kernel_time,
 )
+from trtscope.model import outputs as out
 from trtscope.model.artifacts import Artifacts
+from trtscope.model.outputs import conform
 from trtscope.model.summary import Summary
+from trtscope.model.tables import empty_frame
 from trtscope.model.vocabulary import Attribution, LayerKind, NodeStatus
 
 
@@ -147,9 +150,9 @@ def analyze(art: Artifacts, attribution: Attribution | str = Attribution.ANCHOR)
     warnings = list(dict.fromkeys([*art.warnings, *fusion.warnings]))
     return Analysis(
         artifacts=art,
-        layers=layers,
-        onnx_nodes=nodes,
-        mapping=mapping,
+        layers=conform(layers, out.LAYERS),
+        onnx_nodes=conform(nodes, out.ONNX_NODES),
+        mapping=conform(mapping, out.MAPPING),
         hotspots=hs.layer_hotspots(layers),
         op_hotspots=hs.op_type_hotspots(nodes, layers, total),
         unfused_hotspots=hs.unfused_hotspots(layers, nodes),
@@ -157,10 +160,19 @@ def analyze(art: Artifacts, attribution: Attribution | str = Attribution.ANCHOR)
         reformat_layers=hs.reformat_layers(layers),
         summary=summary,
         warnings=warnings,
-        kernels=kernels,
+        kernels=_conform_kernels(kernels),
         kernel_rollup=kernel_rollup(kernels),
         nvtx_ranges=classify_ranges(art.nvtx_ranges, layers),
     )
+
+
+def _conform_kernels(kernels: pd.DataFrame) -> pd.DataFrame:
+    """Kernels in the declared column order; columns a source adds beyond the contract (an nsys import's
+    extras) are kept after it, since they are the input's own data."""
+    if kernels.empty:
+        return empty_frame(out.KERNELS.required)
+    declared = [c for c in out.KERNELS.names if c in kernels.columns]
+    return kernels[declared + [c for c in kernels.columns if c not in declared]]
 
 
 __all__ = ["Analysis", "Attribution", "NodeStatus", "analyze"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from trtscope import __version__
+from trtscope._version import __version__
 from trtscope.atomic import atomic_open, atomic_write, check_writable
 from trtscope.bundle.manifest import BUNDLE_FORMAT, MANIFEST_NAME, RAW_KEYS, SCHEMA_VERSION, TABLE_KEYS
 from trtscope.errors import OutputError

@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from trtscope import __version__
+from trtscope._version import __version__
 from trtscope.capture import nvtx_injection, trt_backend
 
 

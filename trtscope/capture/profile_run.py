@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from trtscope import __version__
+from trtscope._version import __version__
 from trtscope.atomic import atomic_write
 from trtscope.bundle.writer import BundleWriter
 from trtscope.capture import stats

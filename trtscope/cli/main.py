@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from trtscope import __version__
+from trtscope._version import __version__
 from trtscope.errors import TrtscopeError
 
 #: subcommand -> (module under trtscope.cli, one-line summary)

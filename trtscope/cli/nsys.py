@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from trtscope.cli.common import add_command
-from trtscope.errors import InputError, TrtscopeError
-from trtscope.parsers.files import read_input
+from trtscope.errors import TrtscopeError
 
 EPILOG = """examples:
   trtscope nsys command --trtexec="--onnx=model.onnx --fp16" -o resnet
@@ -91,102 +90,20 @@ def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
         yield lambda msg: prog.update(task, description=msg + "…")
 
 
-def _layer_names(path: Path) -> list[str]:
-    """Engine layer names from a layer-info JSON (or a trtexec log with layer information)."""
-    from trtscope.parsers.jsonio import loads, read_text
-    from trtscope.parsers.layer_info_json import layer_info_from_json, looks_like_layer_info
-
-    text = read_text(path)
-    if text.lstrip().startswith(("{", "[")):
-        doc = loads(text, path)
-        if not looks_like_layer_info(doc):
-            raise InputError(path, "not TensorRT layer information (no \"Layers\" list)")
-        info = layer_info_from_json(doc, path)
-    else:
-        from trtscope.parsers.layer_info_text import layer_info_from_log
-
-        found, _ = layer_info_from_log(text, path)
-        if found is None:
-            raise InputError(path, "no layer information found (expected --exportLayerInfo JSON or a log with it)")
-        info = found
-    return [str(n) for n in info.layers["name"].tolist()]
-
-
 def run_import(args: argparse.Namespace) -> int:
-    from trtscope.analysis.kernel_ranges import attribution_counts, map_kernels
-    from trtscope.bundle import BundleWriter
-    from trtscope.parsers.nsys_sqlite import read_report
+    from trtscope.importers.nsys import import_nsys
 
-    layers_raw = read_input(args.layers) if args.layers else None
-    onnx_raw = read_input(args.onnx) if args.onnx else None
     with _progress(not args.json) as step:
-        names = _layer_names(args.layers) if args.layers else None
-        report = read_report(args.report, progress=step)
-        step("mapping kernels to NVTX ranges and layers")
-        kernels = map_kernels(report.kernels, report.nvtx_ranges, graph_nodes=report.graph_nodes,
-                              layer_names=names)
-        counts = attribution_counts(kernels)
-        notes = list(report.warnings)
-        if counts["kernels_graph_unattributed"]:
-            notes.append(f"{counts['kernels_graph_unattributed']} kernels replayed from CUDA graphs have no "
-                         "capture-time node provenance: left unattributed")
-        if names is not None and counts["kernels_in_range"] and not counts["kernels_on_layer"]:
-            notes.append("no NVTX range names an engine layer: was the engine built with profiling verbosity "
-                         "NONE, or is the layer information from another engine?")
-        step("writing the bundle")
-        meta = report.metadata
-        run_info = {
-            "source": "nsys",
-            "source_file": str(args.report.resolve()),
-            "nsys_version": meta.get("nsys_version"),
-            "nsys_schema_version": meta.get("nsys_schema_version"),
-            "gpu": meta.get("gpu"),
-            "gpus": meta.get("gpus", []),
-            "command": meta.get("command"),
-            "cuda_graph_trace": meta.get("cuda_graph_trace"),
-            "counts": counts,
-        }
-        with BundleWriter(args.output, kind="nsys-import", force=args.force) as w:
-            w.update(run=run_info, environment={"gpu": meta.get("gpu")}, nsys=meta)
-            w.write_table("kernels", kernels)
-            w.write_table("nvtx_ranges", report.nvtx_ranges)
-            w.write_table("api_calls", report.api_calls)
-            if not report.graph_nodes.empty:
-                w.write_table("graph_nodes", report.graph_nodes)
-            if layers_raw is not None:
-                w.write_raw("layers", _raw_name(args.layers, layers_raw), layers_raw)
-            if onnx_raw is not None:
-                w.write_raw("onnx", "model.onnx", onnx_raw)
-            for note in notes:
-                w.note(note)
-    doc = {"bundle": str(args.output), **run_info, "warnings": notes, "top_ranges": _top(kernels, "nvtx_range")}
-    if names is not None:
-        doc["top_layers"] = _top(kernels, "layer_name")
+        res = import_nsys(args.report, args.output, layers=args.layers, onnx=args.onnx, force=args.force,
+                          progress=step)
+    doc = {"bundle": str(res.bundle), **res.run, "warnings": res.notes, "top_ranges": res.top_ranges}
+    if res.top_layers is not None:
+        doc["top_layers"] = res.top_layers
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
     else:
         _print_summary(doc)
     return 0
-
-
-def _raw_name(path: Path, data: bytes) -> str:
-    """``layers.json`` as capture bundles name it when the file is JSON; a log keeps its own (safe) name."""
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
-        return "layers.json"
-    name = path.name
-    return name if name and not name.startswith(".") else "layers.log"
-
-
-def _top(kernels: Any, column: str, n: int = 10) -> list[dict[str, Any]]:
-    """GPU time per value of ``column`` (kernel rows only), largest first."""
-    k = kernels[~kernels["graph_level"].astype(bool)] if "graph_level" in kernels else kernels
-    k = k[k[column].notna()]
-    if k.empty:
-        return []
-    dur = (k["end_ns"] - k["start_ns"]).astype("int64")
-    g = dur.groupby(k[column].astype(object)).agg(["sum", "count"]).sort_values("sum", ascending=False).head(n)
-    return [{"name": str(i), "kernels": int(r["count"]), "gpu_ms": round(int(r["sum"]) / 1e6, 6)}
-            for i, r in g.iterrows()]
 
 
 def _print_summary(doc: dict[str, Any]) -> None:

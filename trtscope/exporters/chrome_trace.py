@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trtscope import __version__
+from trtscope._version import __version__
 from trtscope.errors import TrtscopeError
 from trtscope.exporters.tables import check_file_target, plain, write_file_atomically
 from trtscope.model.vocabulary import RangeKind
@@ -154,19 +154,13 @@ def _slice_lines(name: pa.Array, cat: Any, start: np.ndarray, end: np.ndarray, p
                  args: Sequence[Any]) -> pa.Array:
     """Slices as JSON text (times in ns from the origin); ``args`` are the pieces of the args object.
 
-    A slice of zero duration is written as a thread-scoped instant (``"ph":"i","s":"t"``): the same mark in
-    Perfetto and chrome://tracing, and the form viewers that turn ``X`` into begin/end pairs (speedscope) do
-    not mis-nest.
+    Every slice is a complete event (``"ph":"X"``), zero-duration ones included (``"dur":0``, e.g. a 0 ms
+    no-op layer): a layer is one slice in every viewer, so each layer of the report is in the trace and can be
+    found by name and counted.
     """
     cat_t = _js(cat) if isinstance(cat, str) else cat
-    zero = np.asarray(end) <= np.asarray(start)
-    if zero.any():
-        head = pc.if_else(pa.array(zero), _lit(',"ph":"i","s":"t","ts":'), _lit(',"ph":"X","ts":'))
-        dur = pc.if_else(pa.array(zero), _lit(""), _join(',"dur":', _dur_text(start, end)))
-    else:
-        head, dur = ',"ph":"X","ts":', _join(',"dur":', _dur_text(start, end))
-    return _join('{"name":', name, ',"cat":', cat_t, head, _us_text(start), dur,
-                 ',"pid":', _int_text(pid), ',"tid":', _int_text(tid), ',"args":', *args, "}")
+    return _join('{"name":', name, ',"cat":', cat_t, ',"ph":"X","ts":', _us_text(start), ',"dur":',
+                 _dur_text(start, end), ',"pid":', _int_text(pid), ',"tid":', _int_text(tid), ',"args":', *args, "}")
 
 
 # --- tracks and events --------------------------------------------------------------------------------------

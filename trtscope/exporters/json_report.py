@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trtscope import __version__
+from trtscope._version import __version__
 from trtscope.analysis.session import Analysis
 from trtscope.model.summary import Summary, as_dict
 from trtscope.model.vocabulary import LayerKind

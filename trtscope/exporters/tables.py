@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from trtscope import __version__
+from trtscope._version import __version__
 from trtscope.atomic import atomic_open, check_writable
 from trtscope.errors import OutputError, TrtscopeError
 from trtscope.exporters.json_report import figures_document

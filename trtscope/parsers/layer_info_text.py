@@ -209,7 +209,7 @@ def parse_legacy_line(line: str) -> dict[str, Any] | None:
 
 def foreign_node_metadata(lines: list[str]) -> dict[str, list[str]]:
     """``{ForeignNode[...]}`` -> ONNX node names, from verbose build logs."""
-    from trtscope.analysis.names import metadata_nodes  # grammar of Metadata lives with the other name rules
+    from trtscope.model.names import metadata_nodes  # grammar of Metadata lives with the other name rules
 
     out: dict[str, list[str]] = {}
     for raw in lines:

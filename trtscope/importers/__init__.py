@@ -1,0 +1,1 @@
+"""Turning other tools' captures into trtscope bundles (Nsight Systems SQLite exports)."""
