@@ -57,6 +57,28 @@ class GraphWalk:
             self._edges()
         return self._consumers
 
+    def outputs_of(self, i: int) -> list[str]:
+        """Tensors node ``i`` writes."""
+        if self._producer is None:
+            self._edges()
+        return self._outs.get(i, [])
+
+    def inputs_of(self, i: int) -> list[str]:
+        """Tensors node ``i`` reads (initializers and graph inputs included), in input order."""
+        if self._producer is None:
+            self._edges()
+        return self._ins.get(i, [])
+
+    def successors(self, i: int) -> list[int]:
+        """Nodes that read a tensor node ``i`` writes, in graph order."""
+        cons = self.consumers
+        return sorted({j for t in self.outputs_of(i) for j in cons.get(t, ())})
+
+    def predecessors(self, i: int) -> list[int]:
+        """Nodes that write a tensor node ``i`` reads, in graph order."""
+        prod = self.producer
+        return sorted({prod[t] for t in self.inputs_of(i) if t in prod})
+
     def locate(self, piece: str, end: str) -> int | None:
         """A range end as a node index: a node name, else a tensor's producer (last) / first consumer (first)."""
         if piece in self.index:
