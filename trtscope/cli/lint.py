@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return _list_rules(args.json)
     if not (args.path or args.layers or args.profile or args.times or args.onnx or args.example):
         raise TrtscopeError("give a PATH (or --layers/--profile/--onnx, or --example); see trtscope lint --help")
-    analysis = load_from_args(args)
+    analysis = load_from_args(args, onnx_edges=any(n.value == "onnx" for r in rules for n in r.needs))
     from trtscope.cli.main import RETAINED
 
     RETAINED.append(analysis)

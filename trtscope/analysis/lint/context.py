@@ -12,13 +12,13 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from trtscope.analysis.graph_walk import GraphWalk
+from trtscope.analysis.graph_walk import Adjacency
 from trtscope.analysis.lint.base import Evidence, Need
 from trtscope.analysis.lint.formats import describe, layout_of
 from trtscope.analysis.lint.patterns import Patterns
@@ -54,13 +54,18 @@ class Tensor:
                 "layout": self.layout}
 
 
-def _dims(text: object) -> tuple[int, ...] | None:
-    if not isinstance(text, str) or not text or text == "scalar":
-        return () if text == "scalar" else None
+@lru_cache(maxsize=8192)
+def _dims_of(text: str) -> tuple[int, ...] | None:
+    if text == "scalar":
+        return ()
     try:
         return tuple(int(x) for x in text.split("x"))
     except ValueError:
         return None
+
+
+def _dims(text: object) -> tuple[int, ...] | None:
+    return _dims_of(text) if isinstance(text, str) and text else None
 
 
 class LintContext:
@@ -80,6 +85,10 @@ class LintContext:
         self.anchor_ops: list[str | None] = [x if isinstance(x, str) else None for x in a.layers["anchor_op"].tolist()]
         self.anchor_nodes: list[str | None] = [x if isinstance(x, str) else None
                                                for x in a.layers["anchor_node"].tolist()]
+        self.precisions: list[str | None] = [x if isinstance(x, str) else None for x in a.layers["precision"].tolist()]
+        self._built: dict[tuple[int, str], list[Tensor]] = {}
+        running = (LayerKind.FUSED.value, LayerKind.SINGLE.value, LayerKind.QDQ.value)
+        self._works: list[bool] = [k in running for k in self.kinds]
 
     # -- what the input has ------------------------------------------------------------------------------------
     def has(self, need: Need) -> bool:
@@ -124,48 +133,101 @@ class LintContext:
         if not len(t):
             return t
         t = t[t["direction"].isin(("input", "output"))]
-        return t.assign(layout=[layout_of(f) for f in t["format"].tolist()])
+        fmt = t["format"]
+        layouts = {f: layout_of(f) for f in fmt.dropna().unique()}
+        return t.assign(layout=fmt.map(layouts).fillna("").astype(object))
 
     @cached_property
-    def _io(self) -> tuple[list[list[Tensor]], list[list[Tensor]]]:
-        n = len(self.names)
-        ins: list[list[Tensor]] = [[] for _ in range(n)]
-        outs: list[list[Tensor]] = [[] for _ in range(n)]
+    def _cols(self) -> tuple[np.ndarray, list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]]:
+        """The tensor table as plain lists (row order: each layer's inputs, outputs, constants), plus each
+        layer's first row: Tensor objects are built only for the layers a rule looks at."""
         t = self.tensors
+        n = len(self.names)
         if not len(t):
-            return ins, outs
-        for li, d, pos, name, dims, dt, lay in zip(
-            t["layer_index"].tolist(), t["direction"].tolist(), t["position"].tolist(), t["name"].tolist(),
-            t["dimensions"].tolist(), t["dtype"].tolist(), t["layout"].tolist(), strict=True,
-        ):
-            if 0 <= li < n:
-                x = Tensor(int(li), d, int(pos), str(name), _dims(dims), dt if isinstance(dt, str) else None, lay)
-                (ins if d == "input" else outs)[li].append(x)
-        return ins, outs
+            return np.zeros(n + 1, dtype=np.int64), [], [], [], [], [], []
+        li = t["layer_index"].to_numpy(dtype=np.int64)
+        if len(li) > 1 and (np.diff(li) < 0).any():  # keep each layer's rows together
+            t = t.iloc[np.argsort(li, kind="stable")]
+            li = t["layer_index"].to_numpy(dtype=np.int64)
+        starts = np.searchsorted(li, np.arange(n + 1))
+        return (starts, t["direction"].tolist(), t["position"].tolist(), t["name"].tolist(), t["dimensions"].tolist(),
+                t["dtype"].tolist(), t["layout"].tolist())
+
+    def _tensors_of(self, layer: int, direction: str) -> list[Tensor]:
+        key = (layer, direction)
+        got = self._built.get(key)
+        if got is None:
+            starts, d, pos, name, dims, dt, lay = self._cols
+            got = [Tensor(layer, d[r], int(pos[r]), str(name[r]), _dims(dims[r]),
+                          dt[r] if isinstance(dt[r], str) else None, lay[r])
+                   for r in range(int(starts[layer]), int(starts[layer + 1])) if d[r] == direction]
+            self._built[key] = got
+        return got
 
     def inputs(self, layer: int) -> list[Tensor]:
-        return self._io[0][layer]
+        return self._tensors_of(layer, "input")
 
     def outputs(self, layer: int) -> list[Tensor]:
-        return self._io[1][layer]
+        return self._tensors_of(layer, "output")
 
     @cached_property
     def producer(self) -> dict[str, int]:
         """Tensor name -> the layer that writes it (the last one, as names are unique per engine)."""
-        out: dict[str, int] = {}
-        for i, ts in enumerate(self._io[1]):
-            for x in ts:
-                out[x.name] = i
-        return out
+        t = self.tensors
+        if not len(t):
+            return {}
+        out = t[t["direction"].eq("output")]
+        return dict(zip(out["name"].tolist(), out["layer_index"].tolist(), strict=True))
 
     @cached_property
     def consumers(self) -> dict[str, list[int]]:
         """Tensor name -> the layers that read it, in engine order."""
+        t = self.tensors
         out: dict[str, list[int]] = {}
-        for i, ts in enumerate(self._io[0]):
-            for x in ts:
-                out.setdefault(x.name, []).append(i)
+        if not len(t):
+            return out
+        ins = t[t["direction"].eq("input")]
+        for name, li in zip(ins["name"].tolist(), ins["layer_index"].tolist(), strict=True):
+            out.setdefault(name, []).append(li)
         return out
+
+    @cached_property
+    def first_input_dtype(self) -> list[str | None]:
+        """Data type of each layer's input 0 (None: no tensor descriptions), without building Tensor objects."""
+        out: list[str | None] = [None] * len(self.names)
+        t = self.tensors
+        if len(t):
+            first = t[t["direction"].eq("input") & t["position"].eq(0)]
+            for li, dt in zip(first["layer_index"].tolist(), first["dtype"].tolist(), strict=True):
+                out[li] = dt if isinstance(dt, str) else None
+        return out
+
+    @cached_property
+    def layers_running(self) -> dict[str, set[int]]:
+        """Op type -> the layers that run a node of it (from the mapping)."""
+        m = self.a.mapping
+        out: dict[str, set[int]] = {}
+        if not len(m):
+            return out
+        ops = self._node_cols[0]
+        for li, ni in zip(m["layer_index"].tolist(), m["node_index"].tolist(), strict=True):
+            op = ops[ni] if ni < len(ops) else None
+            if isinstance(op, str):
+                out.setdefault(op, set()).add(li)
+        return out
+
+    @cached_property
+    def layer_edges(self) -> list[tuple[int, int]]:
+        """(producer layer, consumer layer) for every tensor one layer writes and another reads."""
+        prod = self.producer
+        return [(p, c) for name, cs in self.consumers.items() if (p := prod.get(name)) is not None for c in cs]
+
+    def raw(self, layer: int) -> dict[str, Any]:
+        """Every key TensorRT wrote for one layer (not copied: read only)."""
+        info = self.a.artifacts.layer_info
+        if info is None or layer >= len(info.raw):
+            return {}
+        return info.raw[layer]
 
     @cached_property
     def bindings(self) -> frozenset[str]:
@@ -173,7 +235,7 @@ class LintContext:
         return frozenset(info.bindings) if info is not None else frozenset()
 
     def runs_onnx_work(self, layer: int) -> bool:
-        return self.kinds[layer] in (LayerKind.FUSED.value, LayerKind.SINGLE.value, LayerKind.QDQ.value)
+        return self._works[layer]
 
     def upstream(self, layer: int, position: int = 0) -> int | None:
         """The nearest layer before ``layer`` on its input ``position`` that runs ONNX work (through reformat
@@ -267,9 +329,10 @@ class LintContext:
         return [self.op_of(n) for n in self.layer_nodes[layer]]
 
     @cached_property
-    def walk(self) -> GraphWalk | None:
+    def walk(self) -> Adjacency | None:
+        """The ONNX graph's adjacency (successors / predecessors of every node), None without a model."""
         onnx = self.a.artifacts.onnx
-        return GraphWalk(onnx) if onnx is not None else None
+        return Adjacency(onnx) if onnx is not None else None
 
     @cached_property
     def patterns(self) -> Patterns | None:
@@ -313,7 +376,7 @@ def layer_fact(ctx: LintContext, i: int, role: str = "layer") -> Evidence:
     ms, share = ctx.cost([i])
     time = f"; {ms:.4f} ms = {100 * share:.1f}%" if ms is not None and share is not None else ""
     typ = ctx.types[i] or "?"
-    prec = ctx.layers["precision"].iat[i]
+    prec = ctx.precisions[i]
     prec_text = f", {prec}" if isinstance(prec, str) and prec else ""
     return Evidence(f"{role}: #{i} {ctx.names[i]!r} ({typ}{prec_text}{time})",
                     {"role": role, "layer": i, "name": ctx.names[i], "type": ctx.types[i],

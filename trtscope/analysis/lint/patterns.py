@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from trtscope.analysis.graph_walk import GraphWalk
+from trtscope.analysis.graph_walk import Adjacency
 
 #: Ops whose only job is elementwise activation: TensorRT fuses them into the preceding convolution / GEMM.
 ACTIVATIONS = frozenset({"Relu", "Sigmoid", "Tanh", "Clip", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "HardSwish",
@@ -23,10 +23,9 @@ _ATTN_MIDDLE = frozenset({"Mul", "Div", "Add", "Sub", "Where", "Cast", "Dropout"
 
 
 class Patterns:
-    def __init__(self, w: GraphWalk) -> None:
+    def __init__(self, w: Adjacency) -> None:
         self.w = w
         self.ops = w.op_types
-        self.inits = w.g.initializers
 
     def _succ(self, i: int, *ops: str) -> list[int]:
         return [j for j in self.w.successors(i) if self.ops[j] in ops]
@@ -36,14 +35,7 @@ class Patterns:
 
     def has_const_input(self, i: int) -> bool:
         """An input that is an initializer or a Constant node's output (a bias, a scale, an epsilon)."""
-        prod = self.w.producer
-        for t in self.w.inputs_of(i):
-            if t in self.inits:
-                return True
-            p = prod.get(t)
-            if p is not None and self.ops[p] == "Constant":
-                return True
-        return False
+        return bool(self.w.has_const_input[i])
 
     def _indices(self, *ops: str) -> Iterator[int]:
         want = frozenset(ops)

@@ -159,6 +159,23 @@ def attention_unfused(ctx: LintContext) -> Iterator[Finding]:
         "boolean Where.", breakers=True)
 
 
+def _through(cs: set[int], succ: dict[int, set[int]], works: list[bool]) -> set[int]:
+    """The layers that run ONNX work reached from ``cs``, passing through layers that do not (reformats)."""
+    out: set[int] = set()
+    stack = list(cs)
+    seen: set[int] = set()
+    while stack:
+        c = stack.pop()
+        if c in seen:
+            continue
+        seen.add(c)
+        if works[c]:
+            out.add(c)
+        else:
+            stack.extend(succ.get(c, ()))
+    return out
+
+
 @rule("F006", "myelin-boundary", Severity.INFO, "ops left outside a Myelin region next to it",
       "Inside a Myelin region TensorRT fuses and schedules freely; each op left outside it in a classic layer cuts "
       "the region, materialises tensors at the cut and launches kernels of its own.",
@@ -174,18 +191,23 @@ def myelin_boundary(ctx: LintContext) -> Iterator[Finding]:
     for i, r in enumerate(regions):
         if in_myelin[i] and isinstance(r, str):
             by_region.setdefault(r, []).append(i)
+    # layer -> layer edges through tensors, with reformat / no-op layers in between contracted away
+    works = [ctx.runs_onnx_work(i) for i in range(len(regions))]
+    succ: dict[int, set[int]] = {}
+    for p, c in ctx.layer_edges:
+        succ.setdefault(p, set()).add(c)
+    outside_of: dict[str, set[int]] = {}
+    for p, cs in succ.items():
+        for c in _through(cs, succ, works):
+            a_in, b_in = in_myelin[p], in_myelin[c]
+            if a_in == b_in or not works[p] or not works[c]:
+                continue
+            region, other = (regions[p], c) if a_in else (regions[c], p)
+            if isinstance(region, str):
+                outside_of.setdefault(region, set()).add(other)
     for region, members in by_region.items():
-        member_set = set(members)
-        outside: set[int] = set()
-        for i in members:
-            for x in ctx.inputs(i):
-                p = ctx.upstream(i, x.position)
-                if p is not None and p not in member_set and not in_myelin[p]:
-                    outside.add(p)
-            for c in ctx.downstream(i):
-                if c not in member_set and not in_myelin[c]:
-                    outside.add(c)
-        outside = {o for o in outside if ctx.kinds[o] in (LayerKind.FUSED.value, LayerKind.SINGLE.value)}
+        outside = {o for o in outside_of.get(region, ()) if ctx.kinds[o] in (LayerKind.FUSED.value,
+                                                                             LayerKind.SINGLE.value)}
         if not outside:
             continue
         run = sorted({n for i in members for n in ctx.layer_nodes[i]})

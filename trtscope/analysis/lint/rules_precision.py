@@ -36,7 +36,7 @@ def fp32_fallback(ctx: LintContext) -> Iterator[Finding]:
         return
     words = "/".join(sorted(_WORDS[t] for t in allowed))
     for i, kind in enumerate(ctx.kinds):
-        if kind not in (LayerKind.FUSED.value, LayerKind.SINGLE.value):
+        if ctx.precisions[i] != "Float" or kind not in (LayerKind.FUSED.value, LayerKind.SINGLE.value):
             continue
         ins, outs = ctx.inputs(i), ctx.outputs(i)
         if not outs or any(t.dtype != "Float" for t in outs) or any(t.dtype in REDUCED for t in ins):

@@ -40,8 +40,7 @@ _QDQ_WHY = ("A Q/DQ that TensorRT cannot fold into a neighbouring layer runs as 
 
 
 def _q_input(ctx: LintContext, i: int) -> bool:
-    ins = ctx.inputs(i)
-    return bool(ins) and ins[0].dtype in QUANT_TYPES
+    return ctx.first_input_dtype[i] in QUANT_TYPES
 
 
 def _is_weighted(ctx: LintContext, i: int) -> bool:
@@ -55,7 +54,7 @@ def _is_pool(ctx: LintContext, i: int) -> bool:
 
 def _residual_positions(ctx: LintContext, i: int) -> list[int]:
     """Float inputs beyond the first of a quantized weighted layer that also runs an Add: its residual."""
-    if not (_is_weighted(ctx, i) and _q_input(ctx, i)) or "Add" not in ctx.layer_ops(i):
+    if not (_q_input(ctx, i) and _is_weighted(ctx, i)) or i not in ctx.layers_running.get("Add", ()):
         return []
     return [t.position for t in ctx.inputs(i)[1:] if t.dtype in FLOAT_TYPES]
 
@@ -128,8 +127,13 @@ def standalone_qdq(ctx: LintContext) -> Iterator[Finding]:
       "input means the layer's activations were never quantized.", needs=(Need.LAYERS, Need.TENSORS))
 def int8_region_broken(ctx: LintContext) -> Iterator[Finding]:
     covered = _covered_consumers(ctx)
+    first = ctx.first_input_dtype
     for i in range(len(ctx.kinds)):
+        if first[i] not in QUANT_TYPES and first[i] not in FLOAT_TYPES:
+            continue
         if not _is_weighted(ctx, i) or not ctx.runs_onnx_work(i):
+            continue
+        if first[i] in FLOAT_TYPES and not _weights_quantized(ctx, i):
             continue
         ins, outs = ctx.inputs(i), ctx.outputs(i)
         if not ins or not outs:
@@ -176,9 +180,9 @@ def int8_region_broken(ctx: LintContext) -> Iterator[Finding]:
 
 
 def _weights_quantized(ctx: LintContext, i: int) -> bool:
-    if any(op in QDQ_OPS for op in ctx.layer_ops(i)):
+    if any(i in ctx.layers_running.get(op, ()) for op in QDQ_OPS):
         return True
-    w = ctx.a.layer_details(i).get("Weights")
+    w = ctx.raw(i).get("Weights")
     return isinstance(w, dict) and str(w.get("Type", "")) in ("Int8", "FP8", "Int4")
 
 
@@ -227,8 +231,7 @@ def residual_add_float(ctx: LintContext) -> Iterator[Finding]:
 
 def pool_in_int8(ctx: LintContext, i: int) -> bool:
     """A float pooling between INT8 layers: fed by a quantized layer or feeding a quantizer / INT8 layer."""
-    ins = ctx.inputs(i)
-    if not _is_pool(ctx, i) or not ins or ins[0].dtype not in FLOAT_TYPES:
+    if ctx.first_input_dtype[i] not in FLOAT_TYPES or not _is_pool(ctx, i):
         return False
     src = ctx.upstream(i)
     if src is not None and (_q_input(ctx, src) or ctx.kinds[src] == LayerKind.QDQ.value):

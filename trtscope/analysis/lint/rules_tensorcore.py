@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from trtscope.analysis.lint.base import Evidence, Finding, Need, rule
 from trtscope.analysis.lint.context import LintContext, layer_fact, node_text, tensor_fact
@@ -33,16 +34,21 @@ _NOT_TC = re.compile(r"ffma|scudnn|sgemm|dgemm|int8x4|dp4a|gemv|\bsm(50|52|53|60
                      r"fp32_icudnn", re.I)
 
 
-def tensor_core_tactic(tactic: object) -> bool | None:
-    """True: the tactic name shows Tensor Core instructions; False: it shows a scalar / DP4A / GEMV kernel;
-    None: the name says neither (Myelin stubs, generated kernels, unknown naming)."""
-    if not isinstance(tactic, str) or not tactic or tactic.startswith("__my"):
-        return None
+@lru_cache(maxsize=4096)
+def _classify(tactic: str) -> bool | None:
     if _NOT_TC.search(tactic):
         return False
     if _TC.search(tactic):
         return True
     return None
+
+
+def tensor_core_tactic(tactic: object) -> bool | None:
+    """True: the tactic name shows Tensor Core instructions; False: it shows a scalar / DP4A / GEMV kernel;
+    None: the name says neither (Myelin stubs, generated kernels, unknown naming)."""
+    if not isinstance(tactic, str) or not tactic or tactic.startswith("__my"):
+        return None
+    return _classify(tactic)
 
 
 def _linear(ctx: LintContext, i: int) -> bool:
@@ -55,7 +61,7 @@ def _linear(ctx: LintContext, i: int) -> bool:
 
 
 def _groups(ctx: LintContext, i: int) -> int:
-    g = ctx.a.layer_details(i).get("Groups")
+    g = ctx.raw(i).get("Groups")
     return int(g) if isinstance(g, int) and g > 0 else 1
 
 
@@ -82,8 +88,9 @@ def _channels(t: object) -> int | None:
       "multiple of 16 bytes forces padding (wasted work and a reformat) or a slower non-Tensor-Core kernel.",
       needs=(Need.LAYERS, Need.TENSORS))
 def misaligned_channels(ctx: LintContext) -> Iterator[Finding]:
+    first = ctx.first_input_dtype
     for i in range(len(ctx.kinds)):
-        if not ctx.runs_onnx_work(i) or not _linear(ctx, i) or _depthwise(ctx, i):
+        if first[i] not in ALIGN or not ctx.runs_onnx_work(i) or not _linear(ctx, i) or _depthwise(ctx, i):
             continue
         ins, outs = ctx.inputs(i), ctx.outputs(i)
         if not ins or not outs:
@@ -129,9 +136,9 @@ def no_tensor_core(ctx: LintContext) -> Iterator[Finding]:
     tactics = ctx.layers["tactic"].tolist()
     timed = ctx.total_ms is not None
     for i in range(len(ctx.kinds)):
-        if not ctx.runs_onnx_work(i) or not _linear(ctx, i) or _depthwise(ctx, i):
-            continue
         if tensor_core_tactic(tactics[i]) is not False:
+            continue
+        if not ctx.runs_onnx_work(i) or not _linear(ctx, i) or _depthwise(ctx, i):
             continue
         ms, share = ctx.cost([i])
         if timed and (share is None or share < TC_SHARE):

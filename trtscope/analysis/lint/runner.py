@@ -14,6 +14,7 @@ from trtscope.analysis.lint.base import RANK, RULES, Finding, Need, Rule
 from trtscope.analysis.lint.context import LintContext
 from trtscope.analysis.session import Analysis
 from trtscope.errors import TrtscopeError
+from trtscope.gcpause import collector_paused
 from trtscope.model.outputs import LINT_FINDINGS, LINT_TARGETS
 from trtscope.model.vocabulary import Severity
 
@@ -122,6 +123,13 @@ def _order(f: Finding) -> tuple[int, float, str, int]:
 
 
 def run_rules(a: Analysis, rules: Sequence[Rule]) -> LintResult:
+    """Run ``rules`` in order; the cyclic collector is paused meanwhile (the facts built are acyclic; see
+    trtscope/gcpause.py)."""
+    with collector_paused():
+        return _run(a, rules)
+
+
+def _run(a: Analysis, rules: Sequence[Rule]) -> LintResult:
     ctx = LintContext(a)
     findings: list[Finding] = []
     ran: list[str] = []
