@@ -159,11 +159,11 @@ class Adjacency:
 
     def successors(self, i: int) -> list[int]:
         """Nodes that read a tensor node ``i`` writes, in graph order."""
-        return self._succ[self._succ_ptr[i]:self._succ_ptr[i + 1]].tolist()  # type: ignore[no-any-return]
+        return self._succ[self._succ_ptr[i]:self._succ_ptr[i + 1]].tolist()
 
     def predecessors(self, i: int) -> list[int]:
         """Nodes that write a tensor node ``i`` reads, in graph order."""
-        return self._pred[self._pred_ptr[i]:self._pred_ptr[i + 1]].tolist()  # type: ignore[no-any-return]
+        return self._pred[self._pred_ptr[i]:self._pred_ptr[i + 1]].tolist()
 
     def between(self, first: int, last: int) -> list[int]:
         """Nodes on paths from ``first`` to ``last`` (index-bounded, as graphs are topologically ordered)."""

@@ -89,6 +89,7 @@ def standalone_qdq(ctx: LintContext) -> Iterator[Finding]:
         ins, outs = ctx.inputs(i), ctx.outputs(i)
         ev = [layer_fact(ctx, i, "Q/DQ layer")]
         ev += [tensor_fact(t, "reads") for t in ins[:1]] + [tensor_fact(t, "writes") for t in outs[:1]]
+        ev += [layer_fact(ctx, c, "read by") for c in ctx.downstream(i)]
         src = ctx.upstream(i)
         nodes = list(ctx.layer_nodes[i])
         ms, share = ctx.cost([i])
