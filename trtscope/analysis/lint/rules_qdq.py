@@ -149,7 +149,8 @@ def int8_region_broken(ctx: LintContext) -> Iterator[Finding]:
             if float_reads and all((c, t.position) in covered for c, t in float_reads):
                 continue  # a residual Add (Q003) or a pooling (Q004) is the cause: reported there
             breaking = list(dict.fromkeys(c for c, _ in float_reads))
-            qs = _standalone_q_after(ctx, i)
+            # the standalone quantizers this costs: re-quantizing its output, or the breaking ops' outputs
+            qs = sorted({q for x in (i, *breaking) for q in _standalone_q_after(ctx, x)})
             ev = [layer_fact(ctx, i, "quantized layer"), tensor_fact(ins[0], "reads"), tensor_fact(outs[0], "writes")]
             ev += [layer_fact(ctx, c, "reads it in float") for c in breaking]
             ev += [layer_fact(ctx, c, "re-quantized by") for c in qs]
