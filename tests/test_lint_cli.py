@@ -40,12 +40,12 @@ def test_fail_on_gates(engine: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_json_document(engine: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = _run(capsys, "lint", str(engine), "--json", "--select", "Q002")
+    _rc, out, _ = _run(capsys, "lint", str(engine), "--json", "--select", "Q002")
     doc = json.loads(out)
     assert doc["schema"] == "trtscope-lint/1" and doc["rules_run"] == ["Q002"]
     f = doc["findings"][0]
-    for key in ("rule", "severity", "title", "layers", "onnx_nodes", "evidence", "ms", "share", "advice", "why", "docs"):
-        assert key in f
+    keys = ("rule", "severity", "title", "layers", "onnx_nodes", "evidence", "ms", "share", "advice", "why", "docs")
+    assert all(k in f for k in keys)
     assert {f["rule"] for f in doc["findings"]} == {"Q002"}
     assert all(isinstance(e["text"], str) for x in doc["findings"] for e in x["evidence"])
     assert f["layer_names"] == [["conv1", "sig", "q2", "conv2", "conv3"][i] for i in f["layers"]]
@@ -61,7 +61,7 @@ def test_console_groups_by_severity(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, engine: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = _run(capsys, "lint", str(tmp_path / "missing"))
+    rc, _out, err = _run(capsys, "lint", str(tmp_path / "missing"))
     assert rc == 2 and err.count("\n") == 1 and "no such file" in err
     rc, _, err = _run(capsys, "lint", str(engine), "--select", "Q9")
     assert rc == 2 and "no such rule" in err and err.count("\n") == 1
@@ -96,6 +96,6 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
 def test_skipped_rules_say_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     save_model(tmp_path / "m.onnx", [("conv", "Conv", ["x", "w"], ["y"])], inits=("w",))
     write_engine(tmp_path, [layer("conv", "CaskConvolution", [tensor("x", H8)], [tensor("y", F)], ["conv"])])
-    rc, out, _ = _run(capsys, "lint", str(tmp_path), "--json")
+    _rc, out, _ = _run(capsys, "lint", str(tmp_path), "--json")
     skipped = {s["rule"]: s["reason"] for s in json.loads(out)["skipped"]}
     assert "no per-layer profile" in skipped["L001"] and "F001" not in skipped

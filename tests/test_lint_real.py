@@ -72,7 +72,7 @@ QAT = ["trex/a100-resnet18-qat", "trex/mobilenet-qat"]
 
 
 # -- reformats: every precision-changing reformat layer is reported with its cause ------------------------------------
-@pytest.mark.parametrize("name", QAT + ["trex/a100-resnet18-fp16", "trex/rtx3090-tf-resnet50-fp16"])
+@pytest.mark.parametrize("name", [*QAT, "trex/a100-resnet18-fp16", "trex/rtx3090-tf-resnet50-fp16"])
 def test_every_precision_changing_reformat_is_reported_with_its_cause(name: str) -> None:
     """Every conversion layer (inserted reformat or standalone Q/DQ) whose input and output precision differ is
     in a finding that names the layer writing its input and the layers reading its output (the nearest ones that
@@ -83,7 +83,8 @@ def test_every_precision_changing_reformat_is_reported_with_its_cause(name: str)
 
     def inserted(j: int) -> bool:
         x = layers[j]
-        return x.get("Origin") == "REFORMAT" or x["Name"].startswith("Reformatting CopyNode") or x["LayerType"] == "NoOp"
+        copy = x.get("Origin") == "REFORMAT" or x["Name"].startswith("Reformatting CopyNode")
+        return copy or x["LayerType"] == "NoOp"
 
     def up(j: int) -> int | None:
         p = prod.get(layers[j]["Inputs"][0]["Name"])
