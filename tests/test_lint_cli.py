@@ -99,3 +99,14 @@ def test_skipped_rules_say_why(tmp_path: Path, capsys: pytest.CaptureFixture[str
     _rc, out, _ = _run(capsys, "lint", str(tmp_path), "--json")
     skipped = {s["rule"]: s["reason"] for s in json.loads(out)["skipped"]}
     assert "no per-layer profile" in skipped["L001"] and "F001" not in skipped
+
+
+def test_every_rule_has_a_page_that_says_where_it_was_seen() -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs" / "lint"
+    index = (docs / "README.md").read_text()
+    for rid, rule in RULES.items():
+        page = (docs / f"{rid}.md").read_text()
+        assert page.startswith(f"# {rid} `{rule.name}`")
+        assert ("## Real example" in page) != ("No real artifact available to the project exhibits it" in page)
+        assert f"[{rid}]({rid}.md)" in index
+        assert rule.docs.endswith(f"docs/lint/{rid}.md")
