@@ -32,6 +32,9 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--onnx", metavar="F", help="the ONNX model (weights are not read; external data not needed)")
     p.add_argument("--example", action="store_true",
                    help="use the bundled real example (ResNet-18, TensorRT-RTX, H100)")
+    p.add_argument("--attribution", choices=("anchor", "split"), default="anchor",
+                   help="how a fused layer's time is derived per ONNX node and op type: all of it to the layer's "
+                   "anchor op (Conv, Gemm, MatMul, ...; default) or split evenly over its nodes")
 
 
 def stderr_console() -> Console:
@@ -80,4 +83,5 @@ def load_from_args(args: argparse.Namespace) -> Analysis:
             onnx=args.onnx,
             example=args.example,
             progress=progress,
+            attribution=getattr(args, "attribution", "anchor"),
         )
