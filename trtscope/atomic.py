@@ -223,11 +223,17 @@ def ensure_parent(p: Path) -> None:
 
 
 def check_writable(
-    path: str | Path, *, force: bool, is_ours: Callable[[Path], bool] | None = None, what: str = "trtscope output",
+    path: str | Path,
+    *,
+    force: bool,
+    is_ours: Callable[[Path], bool] | None = None,
+    what: str = "trtscope output",
+    parent: bool = True,
 ) -> Path:
     """Refuse an existing output unless ``force``; with ``force`` replace only what ``is_ours`` recognises
     (default: any regular file, an empty directory or a trtscope bundle). Never follows a link. Leftovers of
-    a killed earlier write are cleaned first (a lost target is restored). Touches nothing it refuses."""
+    a killed earlier write are cleaned first (a lost target is restored). Touches nothing it refuses;
+    ``parent``: create the parent directory for the write that follows."""
     p = Path(path)
     clean_leftovers(p)
     refuse_symlink(p)
@@ -238,7 +244,8 @@ def check_writable(
         if not ours:
             kind = "a non-empty directory" if p.is_dir() else "a file" if p.is_file() else "not a regular file"
             raise OutputError(p, f"is {kind} that is not a {what}; refusing to overwrite it")
-    ensure_parent(p)
+    if parent:
+        ensure_parent(p)
     return p
 
 

@@ -55,9 +55,9 @@ def is_replaceable_bundle(path: Path) -> bool:
     return is_bundle(path) and set(names) <= BUNDLE_ENTRIES
 
 
-def check_bundle_target(path: str | Path, *, force: bool) -> Path:
+def check_bundle_target(path: str | Path, *, force: bool, parent: bool = True) -> Path:
     """Refuse to write a bundle over anything but a previous bundle (and that only with ``force``)."""
-    return check_writable(path, force=force, is_ours=is_replaceable_bundle, what="trtscope bundle")
+    return check_writable(path, force=force, is_ours=is_replaceable_bundle, what="trtscope bundle", parent=parent)
 
 
 def now_iso() -> str:

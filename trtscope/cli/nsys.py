@@ -15,6 +15,9 @@ from trtscope.cli.common import add_command
 from trtscope.errors import InputError, TrtscopeError
 from trtscope.parsers.files import read_input
 
+#: --layers / --onnx are copied into the bundle: ONNX protobufs stop at 2 GiB, layer JSON is smaller still
+MAX_COPY_BYTES = 2 * 1024**3
+
 EPILOG = """examples:
   trtscope nsys command --trtexec="--onnx=model.onnx --fp16" -o resnet
   nsys profile ... (as printed)   then   nsys export --type sqlite -o resnet.sqlite resnet.nsys-rep
@@ -52,7 +55,8 @@ def register(subparsers: Any, name: str, summary: str) -> None:
                      help="engine layer information (--exportLayerInfo JSON or a log), copied into the bundle")
     imp.add_argument("--onnx", type=Path, metavar="F", help="the ONNX model, copied into the bundle")
     imp.add_argument("-o", "--output", type=Path, required=True, metavar="BUNDLE", help="bundle directory to write")
-    imp.add_argument("--force", action="store_true", help="overwrite an existing bundle")
+    imp.add_argument("--force", action="store_true", help="replace BUNDLE if it is a previous trtscope bundle "
+                     "(anything else is refused); the old one stays until the new one is complete")
     imp.add_argument("--json", action="store_true", help="print one JSON document instead of the summary")
     imp.set_defaults(func=run_import)
 
@@ -114,11 +118,12 @@ def _layer_names(path: Path) -> list[str]:
 
 def run_import(args: argparse.Namespace) -> int:
     from trtscope.analysis.kernel_ranges import attribution_counts, map_kernels
-    from trtscope.bundle import BundleWriter
+    from trtscope.bundle.writer import BundleWriter, check_bundle_target
     from trtscope.parsers.nsys_sqlite import read_report
 
-    layers_raw = read_input(args.layers) if args.layers else None
-    onnx_raw = read_input(args.onnx) if args.onnx else None
+    check_bundle_target(args.output, force=args.force, parent=False)  # refuse before reading anything
+    layers_raw = read_input(args.layers, max_bytes=MAX_COPY_BYTES) if args.layers else None
+    onnx_raw = read_input(args.onnx, max_bytes=MAX_COPY_BYTES) if args.onnx else None
     with _progress(not args.json) as step:
         names = _layer_names(args.layers) if args.layers else None
         report = read_report(args.report, progress=step)
@@ -146,7 +151,7 @@ def run_import(args: argparse.Namespace) -> int:
             "cuda_graph_trace": meta.get("cuda_graph_trace"),
             "counts": counts,
         }
-        with BundleWriter(args.output, kind="nsys-import", force=args.force) as w:
+        with BundleWriter(args.output, kind="nsys-import", force=args.force, staged=True) as w:
             w.update(run=run_info, environment={"gpu": meta.get("gpu")}, nsys=meta)
             w.write_table("kernels", kernels)
             w.write_table("nvtx_ranges", report.nvtx_ranges)
