@@ -22,6 +22,7 @@ Why the guarantees hold (docs/security.md states them for users):
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import os
@@ -158,8 +159,38 @@ def temp_name(target: Path, suffix: str = "tmp") -> Path:
     return target.parent / f".{target.name}{TAG}{os.getpid()}-{os.urandom(6).hex()}.{suffix}"
 
 
+#: Temporaries this process holds right now; removed at interpreter exit if a write was cut short somewhere
+#: no handler could see (a safety net: the write paths remove their own).
+_LIVE: set[Path] = set()
+
+
+def _track(p: Path) -> Path:
+    _LIVE.add(p)
+    return p
+
+
+@atexit.register
+def _remove_live() -> None:
+    mine = f"{TAG}{os.getpid()}-"
+    for p in list(_LIVE):
+        if mine in p.name:  # a forked child never removes its parent's temporaries
+            _settle(p, p.parent / p.name[1:].split(TAG)[0])
+
+
+def _settle(p: Path, target: Path) -> None:
+    """Put a backup back when its target is missing; remove any other temporary."""
+    with critical():
+        if p.name.endswith(".old") and not os.path.lexists(target):
+            with contextlib.suppress(OSError):
+                os.rename(p, target)
+                _LIVE.discard(p)
+                return
+        _remove(p)
+
+
 def _remove(p: Path) -> None:
     """Delete a file, link or directory tree (never following a link); missing is fine."""
+    _LIVE.discard(p)
     try:
         st = os.lstat(p)
     except FileNotFoundError:
@@ -200,12 +231,7 @@ def clean_leftovers(target: str | Path) -> None:
     fell between the two renames of a directory swap), every other temporary is removed."""
     t = Path(target)
     for p in leftovers(t):
-        with critical():
-            if p.name.endswith(".old") and not os.path.lexists(t):
-                with contextlib.suppress(OSError):
-                    os.rename(p, t)
-                    continue
-            _remove(p)
+        _settle(p, t)
 
 
 # --- checks -------------------------------------------------------------------------------------------------
@@ -278,7 +304,7 @@ def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None)
             with critical():
                 clean_leftovers(p)
                 fd, name = tempfile.mkstemp(prefix=f".{p.name}{TAG}{os.getpid()}-", suffix=".tmp", dir=p.parent)
-                tmp = Path(name)
+                tmp = _track(Path(name))
             with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as fh:
                 yield fh
                 fh.flush()
@@ -286,8 +312,8 @@ def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None)
                 os.fchmod(fh.fileno(), FILE_MODE)  # 0600 while incomplete; the usual mode once whole
             with critical():
                 os.replace(tmp, p)
+                _LIVE.discard(tmp)
                 tmp = None
-            _fsync_dir(p.parent)
         except BaseException:
             if tmp is not None:
                 with critical():
@@ -311,8 +337,8 @@ def make_staging_dir(target: Path) -> Path:
     with critical():
         clean_leftovers(target)
         try:
-            return Path(tempfile.mkdtemp(prefix=f".{target.name}{TAG}{os.getpid()}-", suffix=".tmp",
-                                         dir=target.parent))
+            return _track(Path(tempfile.mkdtemp(prefix=f".{target.name}{TAG}{os.getpid()}-", suffix=".tmp",
+                                                dir=target.parent)))
         except OSError as err:
             raise OutputError(target.parent, f"cannot write ({err.strerror or err})") from err
 
@@ -345,16 +371,19 @@ def swap_dir_into_place(staging: Path, target: Path, *, exchange: Callable[[Path
         elif exchange(staging, target):
             old = staging  # now holds the previous target, under a temporary name
         else:
-            old = temp_name(target, "old")
+            old = _track(temp_name(target, "old"))
             os.rename(target, old)
             try:
                 os.rename(staging, target)
             except BaseException:
                 os.rename(old, target)
+                _LIVE.discard(old)
                 raise
+        if old != staging:
+            _LIVE.discard(staging)
     _fsync_dir(target.parent)
     if old is not None:
-        _remove(old)  # interrupted here: a leftover with the old content, removed by the next write
+        remove_path(old)  # cut short here: a leftover with the old content, removed by the next write
 
 
 def write_dir_atomically(out: Path, files: dict[str, Callable[[IO[bytes]], None]]) -> list[Path]:

@@ -80,16 +80,12 @@ class BundleWriter:
         self.staged = staged
         check_bundle_target(self.path, force=force)
         self._signals: contextlib.AbstractContextManager[None] | None = None
-        try:
-            self.dir = make_staging_dir(self.path) if staged else self.path
-            (self.dir / "raw").mkdir(parents=True, exist_ok=True)
-            (self.dir / "tables").mkdir(exist_ok=True)
-        except OSError as err:
-            self._close(discard=True)
-            raise OutputError(self.path, f"cannot create bundle directory ({err.strerror or err})") from err
-        except BaseException:
-            self._close(discard=True)
-            raise
+        # staged: the staging directory is made at the first write (inside the with-block, so that an
+        # interrupt anywhere after it exists reaches __exit__, which removes it)
+        self.dir = self.path
+        self._made = not staged
+        if not staged:
+            self._make_dirs()
         self.manifest: dict[str, Any] = {
             "format": BUNDLE_FORMAT,
             "schema_version": SCHEMA_VERSION,
@@ -111,13 +107,27 @@ class BundleWriter:
             "tables": {},
             "notes": [],
         }
-        self._flush()
+        if not staged:
+            self._flush()
+
+    def _make_dirs(self) -> None:
+        try:
+            if self.staged:
+                self.dir = make_staging_dir(self.path)
+            (self.dir / "raw").mkdir(parents=True, exist_ok=True)
+            (self.dir / "tables").mkdir(exist_ok=True)
+        except OSError as err:
+            self._close(discard=True)
+            raise OutputError(self.path, f"cannot create bundle directory ({err.strerror or err})") from err
+        self._made = True
 
     # -- content --------------------------------------------------------------------------------------------
     def write_raw(self, key: str, filename: str, data: bytes | str) -> Path:
         """Store a raw artifact verbatim under raw/ (``key`` in RAW_KEYS, or any other name)."""
         if "/" in filename or filename.startswith("."):
             raise ValueError(f"bad raw artifact file name {filename!r}")
+        if not self._made:
+            self._make_dirs()
         target = self.dir / "raw" / filename
         atomic_write(target, data)
         self.manifest["artifacts"][key] = f"raw/{filename}"
@@ -128,6 +138,8 @@ class BundleWriter:
 
     def write_table(self, key: str, df: pd.DataFrame) -> Path:
         """Store a table as Parquet under tables/ (``key`` should be one of TABLE_KEYS)."""
+        if not self._made:
+            self._make_dirs()
         target = self.dir / "tables" / f"{key}.parquet"
         buf = io.BytesIO()
         df.reset_index(drop=True).to_parquet(buf, index=False)
@@ -209,4 +221,6 @@ class BundleWriter:
                 signals.__exit__(None, None, None)
 
     def _flush(self) -> None:
+        if not self._made:
+            self._make_dirs()
         atomic_write(self.dir / MANIFEST_NAME, json.dumps(self.manifest, indent=2, default=str) + "\n")
