@@ -10,21 +10,22 @@ the parent first (``{"warm_up": [argv, ...]}``), so that every child starts with
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import sys
 import time
 
 import pandas  # noqa: F401  (pre-imported for the children)
-import pyarrow.csv  # noqa: F401
+import pyarrow.csv
 import pyarrow.parquet  # noqa: F401
 
-import trtscope.analysis.session  # noqa: F401
-import trtscope.cli.export  # noqa: F401
-import trtscope.cli.nsys  # noqa: F401
-import trtscope.cli.report  # noqa: F401
-import trtscope.exporters.tables  # noqa: F401
-import trtscope.loader  # noqa: F401
+import trtscope.analysis.session
+import trtscope.cli.export
+import trtscope.cli.nsys
+import trtscope.cli.report
+import trtscope.exporters.tables
+import trtscope.loader
 import trtscope.parsers.nsys_sqlite  # noqa: F401
 from trtscope.cli.main import entry, main
 
@@ -48,10 +49,8 @@ def trial(argv: list[str], delay: float, signum: int | None) -> dict[str, object
         os._exit(rc)
     if signum is not None:
         time.sleep(delay)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
     _, status = os.waitpid(pid, 0)
     return {
         "pid": pid,
