@@ -359,9 +359,10 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(rc == 0)
 
 
-def swap_dir_into_place(staging: Path, target: Path, *, exchange: Callable[[Path, Path], bool] = _exchange) -> None:
+def swap_dir_into_place(staging: Path, target: Path, *, exchange: Callable[[Path, Path], bool] | None = None) -> None:
     """Move a complete ``staging`` directory to ``target``, replacing what is there, so that a kill at any point
     leaves the old target or the new one (see the module docstring); ``staging`` is gone afterwards."""
+    exchange = exchange or _exchange
     os.chmod(staging, DIR_MODE)
     old: Path | None = None
     with critical():
