@@ -7,6 +7,7 @@ relies on have the right kind of values and the declared sizes are within bounds
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,10 +107,21 @@ def check_schema(schema: pa.Schema, key: str, path: Path) -> None:
                                    f"(table {key}; contract in trtscope/model/tables.py)")
 
 
+def _no_pickled_types() -> None:
+    """pyarrow before 14.0.1 rebuilt ``arrow.py_extension_type`` columns by unpickling them (CVE-2023-47248);
+    later versions refuse. Unregistering it (the upstream hotfix) makes older ones refuse too."""
+    import pyarrow as pa
+
+    with contextlib.suppress(LookupError, pa.ArrowException):  # not registered: nothing to do
+        pa.unregister_extension_type("arrow.py_extension_type")
+
+
 def read_table(path: Path, key: str, shown: Path) -> pd.DataFrame:
     """The Parquet file at ``path`` (already checked to be a regular file inside the bundle) as a DataFrame;
     every problem is an InputError naming ``shown``."""
     import pyarrow.parquet as pq
+
+    _no_pickled_types()
 
     with open_input(path, "a Parquet table", max_bytes=MAX_TABLE_BYTES) as fh:
         try:
