@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from trtscope.errors import InputError
-from trtscope.parsers.files import read_input
+from trtscope.parsers.files import _kind, read_input  # _kind: one wording for "a FIFO (named pipe)"...
 
 BUNDLE_FORMAT = "trtscope-bundle"
 SCHEMA_VERSION = 1
@@ -71,18 +71,6 @@ class Manifest:
 
 
 # --- paths --------------------------------------------------------------------------------------------------
-def _describe(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
 def member(root: Path, real: Path, rel: object, field: str, manifest: Path | None = None) -> Path:
     """The path ``rel`` (from a manifest field) as a regular file inside the bundle: relative, without ``..``,
     inside ``real`` once links are resolved. Returns the resolved path (what to open); anything else is an
@@ -112,7 +100,7 @@ def member(root: Path, real: Path, rel: object, field: str, manifest: Path | Non
     except OSError as err:
         raise InputError(shown, f"cannot read ({err.strerror or err})") from err
     if not stat.S_ISREG(st.st_mode):
-        raise InputError(shown, f"is {_describe(st.st_mode)}, expected a file ({field} in the bundle manifest)")
+        raise InputError(shown, f"is {_kind(st.st_mode)}, expected a file ({field} in the bundle manifest)")
     return resolved
 
 
