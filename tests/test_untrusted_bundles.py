@@ -171,6 +171,10 @@ def build_cases(tmp: Path, outside: Path) -> dict[str, tuple[Path, str]]:
                     lambda t: _replace_column(t, "grid_x", pa.array([[1]] * len(t))))
     rewrite_kernels(case("kernels_twice", "column end_ns appears 2 times"),
                     lambda t: t.append_column("end_ns", t["end_ns"]))
+    rewrite_kernels(case("kernels_extra_struct", "column extra holds struct<a: int64> values"),
+                    lambda t: t.append_column("extra", pa.array([{"a": 1}] * len(t))))
+    rewrite_kernels(case("kernels_extra_binary", "column blob holds binary values"),
+                    lambda t: t.append_column("blob", pa.array([b"\xff"] * len(t))))
     b = case("table_not_parquet", "unreadable Parquet table")
     (b / "tables" / "nvml.parquet").write_bytes(b"PAR1 not really")
     return cases

@@ -88,10 +88,20 @@ def _family(t: pa.DataType) -> str:
     return str(t)
 
 
+#: What any column of a bundle table may hold (extra columns beyond the contract included): flat values only.
+SCALAR_FAMILIES = ("null", TEXT, NUMBER, "true/false")
+
+
 def check_schema(schema: pa.Schema, key: str, path: Path) -> None:
-    """Refuse a table whose contract columns are missing (required ones), repeated or of the wrong kind."""
+    """Refuse a table whose contract columns are missing (required ones), repeated or of the wrong kind, or
+    that has a column of anything but flat values (text, numbers, true/false)."""
     contract = CONTRACTS[key]
     names = list(schema.names)
+    for field in schema:
+        got = _family(field.type)
+        if got not in SCALAR_FAMILIES:
+            raise InputError(path, f"column {field.name} holds {got} values; bundle tables hold text, numbers or "
+                                   f"true/false (table {key})")
     for col in contract.columns:
         n = names.count(col)
         if n > 1:
