@@ -167,7 +167,7 @@ def build_cases(tmp: Path, outside: Path) -> dict[str, tuple[Path, str]]:
     rewrite_kernels(case("kernels_name_number", "column name holds a number values"),
                     lambda t: _replace_column(t, "name", pa.array(range(len(t)))))
     rewrite_kernels(case("kernels_no_start", "no column start_ns"), lambda t: t.drop_columns(["start_ns"]))
-    rewrite_kernels(case("kernels_list_column", "expected a number"),
+    rewrite_kernels(case("kernels_list_column", "column grid_x holds list<element: int64> values"),
                     lambda t: _replace_column(t, "grid_x", pa.array([[1]] * len(t))))
     rewrite_kernels(case("kernels_twice", "column end_ns appears 2 times"),
                     lambda t: t.append_column("end_ns", t["end_ns"]))
