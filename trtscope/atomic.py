@@ -28,17 +28,22 @@ import ctypes
 import os
 import re
 import shutil
-import signal
 import stat
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import FrameType
 from typing import IO, Any
 
 from trtscope.errors import OutputError
+from trtscope.interrupts import Terminated, critical, interrupt_handlers
+
+__all__ = [
+    "DIR_MODE", "FILE_MODE", "TAG", "Terminated", "atomic_open", "atomic_write", "check_writable",
+    "clean_leftovers", "critical", "ensure_parent", "interrupt_handlers", "leftovers", "make_staging_dir",
+    "refuse_symlink", "remove_path", "swap_dir_into_place", "temp_name", "write_dir_atomically",
+    "write_file_atomically",
+]
 
 #: What marks trtscope's temporaries: ``.{target name}{TAG}{pid}-{random}.tmp`` / ``.old``.
 TAG = ".trtscope-"
@@ -54,91 +59,6 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 FILE_MODE = 0o666 & ~_UMASK  # what a plain open() would give a new file
 DIR_MODE = 0o777 & ~_UMASK
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM / SIGHUP arrived during a write: raised like Ctrl-C so every cleanup path runs."""
-
-
-# --- signals ------------------------------------------------------------------------------------------------
-_state = threading.local()  # critical-section depth of this thread
-_pending: list[int] = []  # signals that arrived inside a critical section
-_handler_depth = 0
-_saved: dict[int, Any] = {}
-
-
-def _in_critical() -> bool:
-    return getattr(_state, "depth", 0) > 0
-
-
-def _raise_for(signum: int) -> None:
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated(f"terminated by signal {signum}")
-
-
-def _raise_pending() -> None:
-    if _pending:
-        signum = _pending[0]
-        _pending.clear()
-        _raise_for(signum)
-
-
-def _handler(signum: int, _frame: FrameType | None) -> None:
-    if _in_critical():
-        _pending.append(signum)  # raised when the critical section ends
-        return
-    _raise_for(signum)
-
-
-@contextlib.contextmanager
-def critical() -> Iterator[None]:
-    """Defer Ctrl-C / SIGTERM / SIGHUP (while :func:`interrupt_handlers` is active) until the block ends, so a
-    rename and its bookkeeping happen together or not at all."""
-    _state.depth = getattr(_state, "depth", 0) + 1
-    try:
-        yield
-    finally:
-        _state.depth -= 1
-    if not _state.depth:
-        _raise_pending()
-
-
-def _catchable() -> list[int]:
-    names = ("SIGINT", "SIGTERM", "SIGHUP")
-    return [getattr(signal, n) for n in names if hasattr(signal, n)]
-
-
-@contextlib.contextmanager
-def interrupt_handlers() -> Iterator[None]:
-    """While writing, Ctrl-C, SIGTERM and SIGHUP raise (KeyboardInterrupt / :class:`Terminated`) instead of
-    ending the process on the spot, so temporaries are removed. Only signals still at their default
-    disposition are taken over (an application's own handlers stay), and only in the main thread; nested
-    uses share one installation."""
-    global _handler_depth
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    if not _handler_depth:
-        for sig in _catchable():
-            current = signal.getsignal(sig)
-            if current is (signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL):
-                _saved[sig] = current
-                signal.signal(sig, _handler)
-    _handler_depth += 1
-    ok = False
-    try:
-        yield
-        ok = True
-    finally:
-        _handler_depth -= 1
-        if not _handler_depth:
-            for sig, old in _saved.items():
-                signal.signal(sig, old)
-            _saved.clear()
-            if ok:
-                _raise_pending()  # a signal deferred by a critical section that ended in an error
-            _pending.clear()
 
 
 # --- leftovers ----------------------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ class BundleWriter:
             self._close(discard=True)
             return
         try:
-            self._flush()
+            self._flush(final=True)
             if self.staged:
                 try:
                     swap_dir_into_place(self.dir, self.path)
@@ -220,7 +220,10 @@ class BundleWriter:
             if signals is not None:
                 signals.__exit__(None, None, None)
 
-    def _flush(self) -> None:
+    def _flush(self, *, final: bool = False) -> None:
+        """Rewrite the manifest. Staged, only the final one is written: nobody reads a staging directory."""
+        if self.staged and not final:
+            return
         if not self._made:
             self._make_dirs()
         atomic_write(self.dir / MANIFEST_NAME, json.dumps(self.manifest, indent=2, default=str) + "\n")
