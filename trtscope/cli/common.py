@@ -52,6 +52,12 @@ def progress_status(enabled: bool) -> Iterator[object]:
         yield lambda msg: status.update(msg)
 
 
+def _is_bundle(path: str) -> bool:
+    from trtscope.bundle.manifest import is_bundle
+
+    return is_bundle(path)
+
+
 def prefetch_onnx(args: argparse.Namespace) -> None:
     """Start walking a large ONNX graph in a worker before pandas and the analysis are imported: on two
     cores the walk then costs nothing on the way to the first result. Best effort; errors surface later."""
@@ -62,7 +68,7 @@ def prefetch_onnx(args: argparse.Namespace) -> None:
     try:
         if args.onnx:
             onnx_wire.prefetch(args.onnx)
-        elif args.path and Path(args.path).is_dir():
+        elif args.path and Path(args.path).is_dir() and not _is_bundle(args.path):  # bundles: manifest only
             found, _ = onnx_wire.onnx_files_in(args.path)
             if found:
                 onnx_wire.prefetch(found[0])
