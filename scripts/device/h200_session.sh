@@ -4,8 +4,10 @@
 #   part0      copy the first half of the TensorRT-RTX libs (xz tar, split in two) to /tmp/rtx
 #   install    join the halves (sha256 checked), unpack into /tmp/site, pip-install the carried wheels there
 #   rtx        scripts/device/rtx_variants.py -> $OUT/fixtures.tgz (model.onnx files, logs, SOURCE.md)
-#   probe      scripts/device/cupti_cost_probe.py (all variants)
+#   probe      scripts/device/cupti_cost_probe.py (all variants; PROBE_VARIANTS=a,b for some)
 #   bench      benchmarks/bench_kernel_trace_overhead.py, raw decoding, all workloads
+#   bench_old  the same on graph_sync with cupti-python's record objects (the previous tracer), 2 short pairs
+#   wheels     only the carried wheels (cupti-python, nvtx), no TensorRT-RTX
 #   capture    scripts/device/torch_capture.py -> $OUT/capture.tgz
 #   tests      the capture tests on the GPU machine
 # Carried paths (relative to the repository root of the call): .rtx/p0 or .rtx/p1, .whl, and this copy.
@@ -42,7 +44,18 @@ for step in "$@"; do
       ;;
     probe)
       mkdir -p "$OUT"
-      python3 scripts/device/cupti_cost_probe.py 2>&1 | tee "$OUT/probe.log"
+      python3 scripts/device/cupti_cost_probe.py ${PROBE_VARIANTS:+--variants $PROBE_VARIANTS} 2>&1 | tee "$OUT/probe.log"
+      ;;
+    bench_old)
+      mkdir -p "$OUT"
+      python3 benchmarks/bench_kernel_trace_overhead.py --decode objects --workloads graph_sync --reps 2 \
+        --seconds 0.2 2>&1 | tee "$OUT/bench_old.log"
+      ;;
+    wheels)
+      mkdir -p /tmp/site
+      python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+        "$MAIN"/.whl/cupti*.whl "$MAIN"/.whl/nvtx*.whl 2>&1 | tail -2
+      nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
       ;;
     bench)
       mkdir -p "$OUT"

@@ -14,6 +14,7 @@ buffer whose walk does not end exactly at its valid size is reported, never deco
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -185,47 +186,135 @@ class Walk:
         return sum(n for _, n in self.runs.get(group, ()))
 
 
-def walk(buf: bytes, layouts: Layouts) -> Walk:
-    """Runs of records by layout group. A run is measured with one vectorised look at the kind word every
-    ``size`` bytes (exact: each record of a run starts where the previous one ended); a record of an unknown
-    kind ends the walk (its size is unknown)."""
-    groups = layouts.groups()
-    group_of = {k: i for i, (_, kinds) in enumerate(groups) for k in kinds}
-    kind_arrays = [np.array(sorted(kinds), dtype=np.uint32) for _, kinds in groups]
-    n = len(buf) - len(buf) % 4
-    words = memoryview(buf)[:n].cast("I")
-    u32 = np.frombuffer(buf, dtype="<u4", count=n // 4)
-    runs: dict[int, list[tuple[int, int]]] = {}
-    pos = 0
-    while pos < n:
-        kind = words[pos >> 2]
-        g = group_of.get(kind)
-        size = groups[g][0].size if g is not None else 0
-        if g is None or size <= 0 or size % 4 or pos + size > len(buf):
-            return Walk(runs, pos, kind)
-        count = 1
-        nxt = pos + size
-        if nxt + 4 <= n and words[nxt >> 2] in groups[g][1]:
-            most = (len(buf) - pos) // size  # records that fit
-            window = 64
+SCALAR_RUN = 64  # records of a run followed one by one before the rest of the run is measured with numpy
+PERIOD_RUNS = 4  # longest repeating pattern of runs looked for (e.g. [API calls, kernels of one graph launch])
+PERIOD_BATCH = 1024  # repetitions of a pattern checked per numpy call
+
+
+class _Walker:
+    """State of one buffer walk (see :func:`walk`)."""
+
+    def __init__(self, buf: bytes, layouts: Layouts) -> None:
+        self.groups = layouts.groups()
+        self.group_of = {k: i for i, (_, kinds) in enumerate(self.groups) for k in kinds}
+        self.sizes = [lay.size for lay, _ in self.groups]
+        self.kind_arrays = [np.array(sorted(kinds), dtype=np.uint32) for _, kinds in self.groups]
+        self.total = len(buf)
+        self.n = self.total - self.total % 4
+        self.words = memoryview(buf)[: self.n].cast("I")
+        self.u32 = np.frombuffer(buf, dtype="<u4", count=self.n // 4)
+        self.runs: dict[int, list[tuple[int, int]]] = {}
+        self.seq: list[tuple[int, int, int]] = []  # (group, first byte, count) in buffer order
+
+    def run_at(self, pos: int) -> int | None:
+        """Follow the run of records starting at ``pos``; its length in bytes, None at an unknown kind."""
+        kind = self.words[pos >> 2]
+        g = self.group_of.get(kind)
+        size = self.sizes[g] if g is not None else 0
+        if g is None or size <= 0 or size % 4 or pos + size > self.total:
+            return None
+        members, words, total = self.groups[g][1], self.words, self.total
+        count, nxt = 1, pos + size
+        while count < SCALAR_RUN and nxt + size <= total and words[nxt >> 2] in members:
+            count, nxt = count + 1, nxt + size
+        if count == SCALAR_RUN:
+            most = (total - pos) // size  # records that fit
+            window = 256
             while count < most:
                 hi = min(most, count + window)
-                same = np.isin(u32[(pos + size * np.arange(count, hi, dtype=np.int64)) >> 2], kind_arrays[g])
+                at = (pos + size * np.arange(count, hi, dtype=np.int64)) >> 2
+                same = _member(self.u32[at], self.kind_arrays[g])
                 if not bool(same.all()):
                     count += int(np.argmin(same))
                     break
                 count = hi
                 window *= 4
-        runs.setdefault(g, []).append((pos, count))
-        pos += size * count
-    return Walk(runs, pos)
+        self.add(g, pos, count)
+        return size * count
+
+    def add(self, g: int, start: int, count: int) -> None:
+        self.runs.setdefault(g, []).append((start, count))
+        self.seq.append((g, start, count))
+
+    def _add_repeats(self, pattern: list[tuple[int, int, int]], shifts: np.ndarray) -> None:
+        """The runs of ``pattern`` moved by each of ``shifts`` (in buffer order within each group)."""
+        if len(shifts) == 0:
+            return
+        for g in dict.fromkeys(g for g, _, _ in pattern):
+            mine = [(s, c) for gg, s, c in pattern if gg == g]
+            starts = (shifts[:, None] + np.array([s for s, _ in mine], dtype=np.int64)[None, :]).ravel().tolist()
+            self.runs.setdefault(g, []).extend(zip(starts, itertools.cycle([c for _, c in mine])))
+        last = shifts[-1]
+        self.seq.extend((g, s + int(last), c) for g, s, c in pattern)
+        del self.seq[: -2 * PERIOD_RUNS]
+
+    def repeats(self, pos: int) -> int:
+        """If the last few runs repeat the ones before them, check how many more repetitions follow (every
+        record start of the pattern, repetition by repetition, in one numpy comparison per batch) and take
+        them; exact for the same reason as a run. The bytes taken."""
+        seq = self.seq
+        for d in range(2, PERIOD_RUNS + 1):
+            if len(seq) < 2 * d:
+                return 0
+            last, prev = seq[-d:], seq[-2 * d : -d]
+            if any(a[0] != b[0] or a[2] != b[2] for a, b in zip(last, prev, strict=True)):
+                continue
+            first = last[0][1]
+            period = pos - first
+            rel = np.concatenate([s - first + self.sizes[g] * np.arange(c, dtype=np.int64) for g, s, c in last])
+            grp = np.concatenate([np.full(c, g) for g, _, c in last])
+            cols = {g: grp == g for g in {g for g, _, _ in last}}
+            most = (self.total - pos) // period
+            done = 0
+            while done < most:
+                todo = min(PERIOD_BATCH, most - done)
+                base = pos + period * np.arange(done, done + todo, dtype=np.int64)
+                kinds = self.u32[(base[:, None] + rel[None, :]) >> 2]
+                ok = np.ones(kinds.shape, dtype=bool)
+                for g, c in cols.items():
+                    ok[:, c] = _member(kinds[:, c], self.kind_arrays[g])
+                good = ok.all(axis=1)
+                m = todo if bool(good.all()) else int(np.argmin(good))
+                self._add_repeats(last, base[:m] - first)
+                done += m
+                if m < todo:
+                    break
+            return period * done
+        return 0
+
+
+def _member(kinds: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """``np.isin`` for the one or two kinds of a layout group, without its sort."""
+    out = kinds == allowed[0]
+    for k in allowed[1:]:
+        out |= kinds == k
+    return out
+
+
+def walk(buf: bytes, layouts: Layouts) -> Walk:
+    """Runs of records by layout group. The kind word of each record is read in turn (a run of one layout
+    group continues while the next kind belongs to the group); once a run is ``SCALAR_RUN`` records long,
+    the rest is measured with one vectorised look at the kind word every ``size`` bytes — exact, since each
+    record of a run starts where the previous one ended. A repeating pattern of short runs (a graph launch's
+    API records, then its kernels, again and again) is extended the same way, a batch of repetitions at a
+    time. A record of an unknown kind ends the walk (its size is unknown)."""
+    w = _Walker(buf, layouts)
+    pos = 0
+    while pos < w.n:
+        step = w.run_at(pos)
+        if step is None:
+            return Walk(w.runs, pos, w.words[pos >> 2])
+        pos += step
+        pos += w.repeats(pos)
+    return Walk(w.runs, pos)
 
 
 BLOCK = 4096  # records per strided copy: every field of a block is read while the block is in cache
 
 
 def _short_runs(runs: list[tuple[int, int]]) -> bool:
-    return len(runs) > 16 and len(runs) * 8 > sum(c for _, c in runs)
+    """Runs too short for strided copies to pay (one numpy call per field and run): index by offset."""
+    return len(runs) > 4 and len(runs) * 512 > sum(c for _, c in runs)
 
 
 def _offsets(runs: list[tuple[int, int]], size: int) -> np.ndarray:
@@ -241,10 +330,22 @@ def fill(buf: bytes, runs: list[tuple[int, int]], size: int, fields: Mapping[str
     for many short runs (records of several layouts interleaved). Returns the record count."""
     if _short_runs(runs):
         offsets = _offsets(runs, size)
-        raw = np.frombuffer(buf, dtype=np.uint8)
+        aligned = {k: not bool((offsets % k).any()) for k in (1, 2, 4, 8)}
+        views = {}
         for f, (at, code) in fields.items():
-            dt = np.dtype(code)
-            out[f][: len(offsets)] = raw[(offsets + at)[:, None] + np.arange(dt.itemsize)].view(dt).ravel()
+            k = np.dtype(code).itemsize
+            if aligned.get(k) and at % k == 0:  # one typed index per field
+                views[f] = (np.frombuffer(buf, dtype=code, count=len(buf) // k), at // k, k)
+        raw = np.frombuffer(buf, dtype=np.uint8)
+        for b in range(0, len(offsets), BLOCK):  # every field of a block while its records are in cache
+            offs = offsets[b : b + BLOCK]
+            for f, (at, code) in fields.items():
+                if f in views:
+                    view, word, k = views[f]
+                    out[f][b : b + len(offs)] = view[offs // k + word]
+                else:
+                    k = np.dtype(code).itemsize
+                    out[f][b : b + len(offs)] = raw[(offs + at)[:, None] + np.arange(k)].view(code).ravel()
         return len(offsets)
     i = 0
     for start, count in runs:
