@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from tests.test_capture_cupti import OFFSET, FakeCupti, StepClock, api, kernel, marker
+from tests.test_capture_cupti import traced_records as records
 from trtscope.capture import cupti_records as cr
 from trtscope.capture.cupti_trace import KernelTracer
 
@@ -101,29 +102,6 @@ class FakeLibcupti:
     def cuptiActivityGetNumDroppedRecords(self, ctx: Any, stream: int, dropped: Any) -> int:
         dropped._obj.value = self.dropped
         return 0
-
-
-def records() -> list[Any]:
-    """The records of test_capture_cupti's ``traced`` fixture."""
-    return [
-        marker(1, 2, 1_000, "iteration 0", "trtscope"),
-        marker(1, 4, 5_000),
-        marker(2, 2, 1_100, "fc1", "workload"),
-        marker(2, 4, 2_000),
-        marker(3, 2, 2_100, "relu", "workload"),
-        marker(3, 4, 3_000),
-        api(1, 1_200, 1_300),
-        api(1, 1_210, 1_290, kind=FakeCupti.ActivityKind.DRIVER, cbid=307),
-        api(2, 2_200, 2_300),
-        api(3, 4_000, 4_100),
-        api(4, 1_200, 1_300, tid=200),
-        kernel(1, 10_000, 11_000, "gemm"),
-        kernel(2, 11_000, 11_500, "relu_kernel"),
-        kernel(3, 12_000, 12_100),
-        kernel(4, 12_200, 12_300),
-        kernel(99, 13_000, 13_100, "orphan"),
-        kernel(5, 14_000, 14_100, "replayed", graph_node=77),
-    ]
 
 
 def run(decode: str, recs: list[Any], buffers: list[list[Any]] | None = None) -> KernelTracer:

@@ -26,25 +26,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from export_and_build import MAX_LOG_BYTES, trim_log
+from export_and_build import MAX_LOG_BYTES, save_graph, trim_log
 from onnx_variants import FALLBACKS, VARIANTS, Variant
 
 LAYER_LINE = re.compile(r"(?:^|\] \[TRT\] )Name: .*?, LayerType: ([^,]+),", re.M)
-
-
-def save(model: Any, folder: Path) -> int:
-    import onnx
-
-    folder.mkdir(parents=True, exist_ok=True)
-    onnx.save(
-        model,
-        str(folder / "model.onnx"),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location="model.onnx.data",
-        size_threshold=0,
-    )
-    return len(model.graph.node)
 
 
 def build(backend: Any, v: Variant, out: Path) -> dict[str, Any]:
@@ -53,7 +38,7 @@ def build(backend: Any, v: Variant, out: Path) -> dict[str, Any]:
     folder = out / f"rtx-h200-{v.name}"
     t0 = time.perf_counter()
     model = v.make()
-    nodes = save(model, folder)
+    nodes = save_graph(model, folder)
     ops = Counter(n.op_type for n in model.graph.node)
     opset = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
     backend.log.clear()

@@ -27,6 +27,30 @@ FORMULA = (
 )
 
 
+def bracket(outer: Callable[[], int], inner: Callable[[], int], tries: int = 5) -> tuple[int, int, int]:
+    """``(inner reading, midpoint of the outer readings around it, half their gap)``, the tightest of ``tries``:
+    one clock read between two readings of another pairs the two clocks to within the half gap."""
+    best: tuple[int, int, int] | None = None
+    for _ in range(tries):
+        a = outer()
+        x = inner()
+        b = outer()
+        if best is None or (b - a + 1) // 2 < best[2]:
+            best = (int(x), (a + b) // 2, (b - a + 1) // 2)
+    assert best is not None
+    return best
+
+
+def two_point_map(t: Any, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """Clock x -> clock y through the pairs (x0, y0), (x1, y1): offset plus linear drift, in int64 (ns near
+    2**63 keep every digit; float64 would not)."""
+    d = np.asarray(t, dtype=np.int64) - x0
+    dx, dy = x1 - x0, y1 - y0
+    if dx <= 0:
+        return y0 + d
+    return y0 + d + (d * (dy - dx)) // dx
+
+
 def raw_clock() -> Callable[[], int] | None:
     """``CLOCK_MONOTONIC_RAW`` in ns where this platform has it (Linux, macOS), else None."""
     clock_id = getattr(time, "CLOCK_MONOTONIC_RAW", None)
@@ -45,16 +69,7 @@ class RawPair:
 
     @classmethod
     def read(cls, raw: Callable[[], int], mono: Callable[[], int], tries: int = 5) -> RawPair:
-        best: RawPair | None = None
-        for _ in range(tries):
-            a = raw()
-            m = mono()
-            b = raw()
-            pair = cls(m, (a + b) // 2, (b - a + 1) // 2)
-            if best is None or pair.half_width_ns < best.half_width_ns:
-                best = pair
-        assert best is not None
-        return best
+        return cls(*bracket(raw, mono, tries))
 
     def as_dict(self) -> dict[str, int]:
         return {"monotonic_ns": self.monotonic_ns, "monotonic_raw_ns": self.raw_ns, "half_width_ns": self.half_width_ns}
@@ -69,13 +84,8 @@ class RawAlignment:
 
     def to_raw(self, t: Any) -> np.ndarray:
         """Run-clock ns -> raw-clock ns, in int64 (no float rounding)."""
-        ts = np.asarray(t, dtype=np.int64)
-        dm = self.stop.monotonic_ns - self.start.monotonic_ns
-        dr = self.stop.raw_ns - self.start.raw_ns
-        base = ts + (self.start.raw_ns - self.start.monotonic_ns)
-        if dm <= 0:
-            return base
-        return base + ((ts - self.start.monotonic_ns) * (dr - dm)) // dm
+        a, b = self.start, self.stop
+        return two_point_map(t, a.monotonic_ns, a.raw_ns, b.monotonic_ns, b.raw_ns)
 
     def as_dict(self) -> dict[str, Any]:
         dm = self.stop.monotonic_ns - self.start.monotonic_ns

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trtscope.capture.clocks import bracket, two_point_map
 from trtscope.capture.cupti_buffers import ActivityBuffers, buffers_for, cstr, load_libcupti
 from trtscope.capture.cupti_records import (
     DEFAULT_LAYOUTS,
@@ -75,16 +76,8 @@ class ClockPair:
 
     @classmethod
     def read(cls, cupti_clock: Callable[[], int], run_clock: Callable[[], int]) -> ClockPair:
-        best: ClockPair | None = None
-        for _ in range(5):  # keep the tightest of a few readings
-            a = run_clock()
-            c = int(cupti_clock())
-            b = run_clock()
-            pair = cls(c, (a + b) // 2, (b - a + 1) // 2)
-            if best is None or pair.half_width_ns < best.half_width_ns:
-                best = pair
-        assert best is not None
-        return best
+        """The tightest of a few readings of the run clock around a CUPTI timestamp."""
+        return cls(*bracket(run_clock, cupti_clock))
 
 
 @dataclass(frozen=True)
@@ -96,13 +89,8 @@ class ClockAlignment:
 
     def to_run(self, ts: Any) -> np.ndarray:
         """Map CUPTI ns to run-clock ns in int64 (no float: epoch-sized ns exceed float64 precision)."""
-        c = np.asarray(ts, dtype=np.int64)
-        dc = self.last.cupti_ns - self.first.cupti_ns
-        dm = self.last.run_ns - self.first.run_ns
-        delta = c - self.first.cupti_ns
-        if dc <= 0:
-            return self.first.run_ns + delta
-        return self.first.run_ns + delta + (delta * (dm - dc)) // dc
+        a, b = self.first, self.last
+        return two_point_map(ts, a.cupti_ns, a.run_ns, b.cupti_ns, b.run_ns)
 
     def as_dict(self) -> dict[str, Any]:
         dc = self.last.cupti_ns - self.first.cupti_ns
