@@ -32,6 +32,9 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--onnx", metavar="F", help="the ONNX model (weights are not read; external data not needed)")
     p.add_argument("--example", action="store_true",
                    help="use the bundled real example (ResNet-18, TensorRT-RTX, H100)")
+    p.add_argument("--attribution", choices=("anchor", "split"), default="anchor",
+                   help="how a fused layer's time is derived per ONNX node and op type: all of it to the layer's "
+                   "anchor op (Conv, Gemm, MatMul, ...; default) or split evenly over its nodes")
 
 
 def stderr_console() -> Console:
@@ -49,6 +52,12 @@ def progress_status(enabled: bool) -> Iterator[object]:
         yield lambda msg: status.update(msg)
 
 
+def _is_bundle(path: str) -> bool:
+    from trtscope.bundle.manifest import is_bundle
+
+    return is_bundle(path)
+
+
 def prefetch_onnx(args: argparse.Namespace, edges: bool = False) -> None:
     """Start walking a large ONNX graph in a worker before pandas and the analysis are imported: on two
     cores the walk then costs nothing on the way to the first result. Best effort; errors surface later."""
@@ -59,7 +68,7 @@ def prefetch_onnx(args: argparse.Namespace, edges: bool = False) -> None:
     try:
         if args.onnx:
             onnx_wire.prefetch(args.onnx, edges)
-        elif args.path and Path(args.path).is_dir():
+        elif args.path and Path(args.path).is_dir() and not _is_bundle(args.path):  # bundles: manifest only
             found, _ = onnx_wire.onnx_files_in(args.path)
             if found:
                 onnx_wire.prefetch(found[0], edges)
@@ -82,4 +91,5 @@ def load_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Analys
             onnx=args.onnx,
             example=args.example,
             progress=progress,
+            attribution=getattr(args, "attribution", "anchor"),
         )

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from trtscope.cli.common import add_command, add_input_options, load_from_args
-from trtscope.errors import OutputError, TrtscopeError
+from trtscope.errors import TrtscopeError
 from trtscope.exporters.tables import FORMATS, SUMMARY_FILE, TABLE_NAMES
+from trtscope.exporters.targets import check_target
 
 TRACE_FORMAT = "chrome-trace"
 
@@ -36,7 +37,8 @@ def register(sub: Any, name: str, summary: str) -> None:
     p.add_argument("--table", dest="tables", action="append", choices=TABLE_NAMES, metavar="NAME",
                    help="export only this table (repeatable; written even when empty); default: every "
                         "table that has rows")
-    p.add_argument("--force", action="store_true", help="replace OUT if it exists (only a previous export)")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT if it is a previous trtscope export (anything else is refused)")
     p.set_defaults(func=run)
 
 
@@ -45,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == TRACE_FORMAT and args.tables:
         raise TrtscopeError("--table applies to csv, parquet and json exports, not to chrome-trace")
     # refuse before loading anything (the writers check again before they replace)
-    empty_dir = out.is_dir() and not out.is_symlink() and not any(out.iterdir())
-    if (out.exists() or out.is_symlink()) and not args.force and not empty_dir:
-        raise OutputError(out, "already exists; pass --force to overwrite it")
+    check_target(out, directory=args.format in ("csv", "parquet"), force=args.force, parent=False)
     analysis = load_from_args(args)
     if args.format == TRACE_FORMAT:
         from trtscope.exporters.chrome_trace import write_chrome_trace

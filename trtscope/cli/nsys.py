@@ -51,7 +51,8 @@ def register(subparsers: Any, name: str, summary: str) -> None:
                      help="engine layer information (--exportLayerInfo JSON or a log), copied into the bundle")
     imp.add_argument("--onnx", type=Path, metavar="F", help="the ONNX model, copied into the bundle")
     imp.add_argument("-o", "--output", type=Path, required=True, metavar="BUNDLE", help="bundle directory to write")
-    imp.add_argument("--force", action="store_true", help="overwrite an existing bundle")
+    imp.add_argument("--force", action="store_true", help="replace BUNDLE if it is a previous trtscope bundle "
+                     "(anything else is refused); the old one stays until the new one is complete")
     imp.add_argument("--json", action="store_true", help="print one JSON document instead of the summary")
     imp.set_defaults(func=run_import)
 
