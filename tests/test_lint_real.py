@@ -309,8 +309,7 @@ def test_kgen_share_transformer() -> None:
     assert found[0].title.startswith(f"{kgen} kgen layers") and len(found[0].layers) == kgen
 
 
-def test_attention_and_bias_not_fused_transformer() -> None:
-    d = own_fixture("rtx-h100-transformer")
+def _model_and_layers(d: Path) -> tuple[list[Any], dict[str, Any], set[str], dict[str, set[int]], list[str]]:
     model = onnx.load(str(d / "model.onnx"), load_external_data=False)
     nodes = list(model.graph.node)
     producer = {o: n for n in nodes for o in n.output}
@@ -319,31 +318,143 @@ def test_attention_and_bias_not_fused_transformer() -> None:
     for i, (_, _, onnx_nodes) in enumerate(_log_layers(d)):
         for n in onnx_nodes:
             layer_of.setdefault(n, set()).add(i)
-    # attention: MatMul -> (elementwise)* -> Softmax -> MatMul, and the nodes run in more than one layer
-    expected_attn = set()
+    return nodes, producer, inits, layer_of, [o.name for o in model.graph.output]
+
+
+RTX_ATTENTION = ["rtx-h100-transformer", "rtx-h200-transformer-fp16", "rtx-h200-attention-fp16",
+                 "rtx-h200-attention-cast-fp16", "rtx-h200-attention-mask-fp16"]
+
+
+@pytest.mark.parametrize("name", RTX_ATTENTION)
+def test_attention_fused_or_not(name: str) -> None:
+    """MatMul -> (a few ops) -> Softmax -> MatMul in more than one layer is reported; TensorRT-RTX's FP16 builds
+    fuse it into one _gemm_mha_v2 layer (even with a Cast around the softmax or a Where mask): nothing then."""
+    d = own_fixture(name)
+    nodes, producer, _, layer_of, _ = _model_and_layers(d)
+    expected = set()
     for n in nodes:
-        if n.op_type != "Softmax":
+        if n.op_type != "Softmax" or not any(m.op_type == "MatMul" for m in nodes if n.output[0] in m.input
+                                             or any(n.output[0] in p.input and p.output[0] in m.input
+                                                    for p in nodes if p.op_type == "Cast")):
             continue
-        readers = [m for m in nodes if n.output[0] in m.input]
-        if any(m.op_type == "MatMul" for m in readers):
-            x = producer[n.input[0]]
-            while x.op_type != "MatMul":
-                x = producer[x.input[0]]
-            if len(layer_of.get(n.name, set()) | layer_of.get(x.name, set())) > 1:
-                expected_attn.add(n.name)
-    assert expected_attn
-    assert {f.onnx_nodes[0] for f in _of(_lint(str(d)), "F005")} == expected_attn
-    # bias Add after a MatMul (one input an initializer), in no layer of the MatMul
-    expected_bias = set()
+        frontier, score = [n], None
+        for _ in range(4):  # the score MatMul: a few producer steps up, through any input
+            frontier = [producer[i] for x in frontier for i in x.input if i in producer]
+            score = next((x for x in frontier if x.op_type == "MatMul"), None)
+            if score is not None:
+                break
+        if score is not None and len(layer_of.get(n.name, set()) | layer_of.get(score.name, set())) > 1:
+            expected.add(n.name)
+    found = {f.onnx_nodes[0] for f in _of(_lint(str(d)), "F005")}
+    assert found == expected
+    if name == "rtx-h100-transformer":
+        assert expected  # the FP32 build: attention in 3 layers (MatMul, softmax kgen, MatMul)
+
+
+CONV_BIAS_ACT = ["rtx-h100-transformer", "rtx-h200-transformer-fp16", "rtx-h200-attention-fp16",
+                 "rtx-h200-convblock-split", "rtx-h200-convblock-fused"]
+
+
+@pytest.mark.parametrize("name", CONV_BIAS_ACT)
+def test_bias_or_activation_apart_from_its_gemm(name: str) -> None:
+    """A Conv / MatMul / Gemm whose only reader is a bias Add (initializer input) or an activation, in no layer of
+    it. The split convblock exposes conv1's output as a graph output, which keeps the ReLU apart."""
+    d = own_fixture(name)
+    nodes, producer, inits, layer_of, _ = _model_and_layers(d)
+    acts = {"Relu", "Sigmoid", "Tanh", "Clip", "LeakyRelu", "HardSwish", "Gelu"}
+    expected = set()
     for n in nodes:
-        if n.op_type == "Add" and any(i in inits for i in n.input):
-            p = [producer[i] for i in n.input if i in producer]
-            if (p and p[0].op_type == "MatMul" and layer_of.get(n.name) and layer_of.get(p[0].name)
-                    and not layer_of[n.name] & layer_of[p[0].name]
-                    and sum(1 for m in nodes if p[0].output[0] in m.input) == 1):
-                expected_bias.add(n.name)
-    assert expected_bias
-    assert {f.onnx_nodes[0] for f in _of(_lint(str(d)), "F001")} == expected_bias
+        bias = n.op_type == "Add" and any(i in inits for i in n.input)
+        if not (bias or n.op_type in acts):
+            continue
+        heads = [producer[i] for i in n.input if i in producer and producer[i].op_type in ("Conv", "MatMul", "Gemm")]
+        if not heads:
+            continue
+        h = heads[0]
+        readers = [m for m in nodes if h.output[0] in m.input]
+        apart = layer_of.get(n.name) and layer_of.get(h.name) and not layer_of[n.name] & layer_of[h.name]
+        if len(readers) == 1 and apart:
+            expected.add((n.name, h.name))
+    found = {(f.onnx_nodes[0], f.onnx_nodes[-1]) for f in _of(_lint(str(d)), "F001")}
+    assert found == expected
+    if name in ("rtx-h100-transformer", "rtx-h200-convblock-split"):
+        assert expected
+    if name == "rtx-h200-convblock-fused":
+        assert not expected
+
+
+@pytest.mark.parametrize("name", ["rtx-h200-layernorm-decomposed", "rtx-h200-layernorm-op"])
+def test_layernorm_pattern_found_and_fused(name: str) -> None:
+    """The opset-13 export writes LayerNorm out (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add);
+    TensorRT-RTX fuses it into one kgen layer, so nothing is reported; the matcher must still find it."""
+    from trtscope.analysis.lint.context import LintContext
+
+    d = own_fixture(name)
+    nodes, _, _, layer_of, _ = _model_and_layers(d)
+    chain = ["ReduceMean", "Sub", "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul", "Add"]
+    found_ln = []
+    for n in nodes:
+        if n.op_type != "ReduceMean":
+            continue
+        seq, cur = [n], n
+        for op in chain[1:]:
+            nxt = [m for m in nodes if any(o in m.input for o in cur.output) and m.op_type == op]
+            if not nxt:
+                break
+            cur = nxt[0]
+            seq.append(cur)
+        if len(seq) == len(chain):
+            found_ln.append({x.name for x in seq})
+    patterns = LintContext(_analysis(str(d))).patterns
+    assert patterns is not None
+    assert [set(_names_of(_analysis(str(d)), p)) for p in patterns.layernorms()] == found_ln
+    split = [s for s in found_ln if len(set().union(*(layer_of.get(x, set()) for x in s))) > 1]
+    assert len(_of(_lint(str(d)), "F002")) == len(split) == 0
+    assert (len(found_ln) == 1) == (name == "rtx-h200-layernorm-decomposed")
+
+
+def _names_of(a: Any, idx: list[int]) -> list[str]:
+    names = a.onnx_nodes["name"].tolist()
+    return [names[i] for i in idx]
+
+
+def test_misaligned_channels_fp16_rtx() -> None:
+    """Convolution layers whose input or output channels (as the build log lists their tensors) are not a
+    multiple of 8 in FP16; TensorRT-RTX pads such inputs in a layer of the same ONNX node before the kernel."""
+    d = own_fixture("rtx-h200-misaligned-fp16")
+    text = (d / "build-verbose.log").read_text(errors="replace")
+    entries = [line for line in text.splitlines() if re.match(r"Name: .+?, LayerType: \w+,", line)]
+    expected = set()
+    for i, line in enumerate(entries):
+        if ", LayerType: correlation," not in line or "Datatype: Half" not in line:
+            continue
+        dims = re.findall(r"Dimensions: \[(\d+),(\d+),", line)
+        ins_c, outs_c = int(dims[0][1]), int(dims[-1][1])
+        if ins_c % 8 or outs_c % 8:
+            expected.add(i)
+    assert expected
+    found = _of(_lint(str(d)), "T001")
+    assert {f.layers[0] for f in found} == expected
+    # the padding layers: each finding also counts the layer before the kernel that widened its input
+    for f in found:
+        meta = re.findall(r"\[ONNX Layer: ([^\]]+)\]", entries[f.layers[0]])[0]
+        pads = {j for j in range(f.layers[0]) if f"[ONNX Layer: {meta}]" in entries[j]}
+        assert set(f.layers[1:]) == pads
+
+
+@pytest.mark.parametrize("name", ["rtx-h200-qat-int8-residual-float", "rtx-h200-qat-int8-residual-qdq"])
+def test_qat_residual_add_with_and_without_qdq(name: str) -> None:
+    """The QAT pair: residual Adds whose inputs do not all come from DequantizeLinear (the float identity branch)
+    are reported; with Q/DQ on both inputs nothing is. No quantized convolution is reported as writing float: in
+    TensorRT-RTX the kernel hands its accumulator to an epilogue layer of the same node that re-quantizes it."""
+    d = own_fixture(name)
+    nodes, producer, _, _, _ = _model_and_layers(d)
+    expected = {n.name for n in nodes if n.op_type == "Add"
+                and any(i in producer and producer[i].op_type != "DequantizeLinear" for i in n.input)}
+    result = _lint(str(d))
+    assert {f.onnx_nodes[0] for f in _of(result, "Q003")} == expected
+    assert not _of(result, "Q002") and not _of(result, "P001")
+    assert bool(expected) == name.endswith("float")
 
 
 def test_first_conv_channels_resnet18_rtx() -> None:

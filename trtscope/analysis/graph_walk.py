@@ -136,6 +136,9 @@ class Adjacency:
         keep = prod_of_in >= 0
         src, dst = prod_of_in[keep], in_node[keep]
         pairs = np.unique(np.stack([src, dst], axis=1), axis=0) if len(src) else np.zeros((0, 2), dtype=np.int64)
+        self._tensors = uniques
+        out_rows = is_out & (codes >= 0)
+        self._out_ptr, self._out = self._csr(node[out_rows], codes[out_rows], n)
         self._succ_ptr, self._succ = self._csr(pairs[:, 0], pairs[:, 1], n)
         self._pred_ptr, self._pred = self._csr(pairs[:, 1], pairs[:, 0], n)
 
@@ -147,6 +150,10 @@ class Adjacency:
         ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(key, minlength=n), out=ptr[1:])
         return ptr, val[order]
+
+    def outputs_of(self, i: int) -> list[str]:
+        """Names of the tensors node ``i`` writes."""
+        return [str(self._tensors[c]) for c in self._out[self._out_ptr[i]:self._out_ptr[i + 1]].tolist()]
 
     def successors(self, i: int) -> list[int]:
         """Nodes that read a tensor node ``i`` writes, in graph order."""

@@ -222,6 +222,18 @@ class LintContext:
         prod = self.producer
         return [(p, c) for name, cs in self.consumers.items() if (p := prod.get(name)) is not None for c in cs]
 
+    @cached_property
+    def chains(self) -> dict[str, list[int]]:
+        """Anchor node -> the layers built around it, in engine order. Classic TensorRT builds one layer per
+        convolution / GEMM; Myelin (TensorRT 10, TensorRT-RTX) spreads one over several (an input quantizer or
+        channel padding, the kernel, an epilogue with bias, activation, residual Add and the next quantizer), all
+        with that node as their anchor."""
+        out: dict[str, list[int]] = {}
+        for i, node in enumerate(self.anchor_nodes):
+            if node is not None and self._works[i]:
+                out.setdefault(node, []).append(i)
+        return out
+
     def raw(self, layer: int) -> dict[str, Any]:
         """Every key TensorRT wrote for one layer (not copied: read only)."""
         info = self.a.artifacts.layer_info

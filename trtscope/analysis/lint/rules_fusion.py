@@ -104,13 +104,20 @@ def epilogue_apart(ctx: LintContext) -> Iterator[Finding]:
         if not apart:
             continue
         split = _Split(ctx, [head, *apart])
+        ev = split.evidence()
+        graph_out = ctx.a.artifacts.onnx.outputs if ctx.a.artifacts.onnx is not None else []
+        exposed = [t for t in w.outputs_of(i) if t in graph_out]
+        if exposed:
+            ev.insert(0, Evidence(f"{head}'s output {exposed[0]!r} is also a graph output: it must be written out "
+                                  "before the next op", {"graph_output": exposed[0]}))
         layers = tuple(sorted({li for n in apart for li in ctx.layers_of(n)} | head_layers))
         ms, share = ctx.cost(layers)
         ops = ", ".join(f"{n} ({ctx.op_of(n)})" for n in apart)
         yield Finding(
             "F001", Severity.WARNING, f"{ops} after {head} ({ctx.op_of(head)}) runs in a layer of its own", layers,
-            (*apart, head), tuple(split.evidence()), ms, share,
-            advice=f"Look at what keeps {ops} from {head}: another reader of {head}'s output between them, a Cast or "
+            (*apart, head), tuple(ev), ms, share,
+            advice=f"Look at what keeps {ops} from {head}: its output also being a graph output or read by another op, "
+                   "a Cast or "
                    "Reshape in between, a bias that is not a constant (fold it: polygraphy surgeon sanitize "
                    "--fold-constants), or a precision boundary (the two layers run at different precisions).")
 

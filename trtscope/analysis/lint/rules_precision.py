@@ -11,6 +11,7 @@ from trtscope.analysis.onnx_ops import node_class
 from trtscope.model.vocabulary import LayerKind, NodeClass, Severity
 
 REDUCED = frozenset({"Half", "BFloat16", "Int8", "FP8", "Int4", "FP4"})
+FLOAT16 = frozenset({"Half", "BFloat16"})
 _WORDS = {"Half": "FP16", "BFloat16": "BF16", "Int8": "INT8", "FP8": "FP8", "Int4": "INT4", "FP4": "FP4"}
 #: Below this share of layer time an FP32 layer is reported as info (it cannot win much back).
 SMALL_SHARE = 0.01
@@ -22,7 +23,9 @@ def allowed_reduced(ctx: LintContext) -> tuple[frozenset[str], str]:
     req = ctx.requested_types
     if req is not None:
         return req & REDUCED, f"build precision {ctx.a.artifacts.metadata.get('precision') or 'flags'}"
-    return ctx.engine_types & REDUCED, "other layers of this engine run in reduced precision"
+    # Without build flags (strongly typed builds, TensorRT-RTX) only FP16/BF16 elsewhere in the engine says the
+    # model could run reduced: INT8 there comes from Q/DQ nodes, and unquantized ops are float by design.
+    return ctx.engine_types & FLOAT16, "other layers of this engine run in FP16/BF16"
 
 
 @rule("P001", "fp32-fallback", Severity.WARNING, "layer running in FP32 in an FP16 / INT8 / FP8 build",

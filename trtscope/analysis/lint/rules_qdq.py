@@ -10,6 +10,7 @@ checks DequantizeLinear nodes against the ops that read them.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from trtscope.analysis.lint.base import Evidence, Finding, Need, rule
 from trtscope.analysis.lint.context import (
@@ -52,11 +53,42 @@ def _is_pool(ctx: LintContext, i: int) -> bool:
     return op in POOL_OPS or (op is None and "pool" in ctx.types[i].lower())
 
 
-def _residual_positions(ctx: LintContext, i: int) -> list[int]:
-    """Float inputs beyond the first of a quantized weighted layer that also runs an Add: its residual."""
-    if not (_q_input(ctx, i) and _is_weighted(ctx, i)) or i not in ctx.layers_running.get("Add", ()):
-        return []
-    return [t.position for t in ctx.inputs(i)[1:] if t.dtype in FLOAT_TYPES]
+@dataclass(frozen=True)
+class Chain:
+    """A convolution / GEMM node and the layers built around it (one classic layer, or several Myelin ones)."""
+
+    node: str
+    layers: tuple[int, ...]
+    quantized: bool  # some layer of it reads an INT8/FP8 input 0: the kernel runs quantized
+    residuals: tuple[tuple[int, int], ...]  # (layer, input position): float inputs from outside into its Add
+
+    def contains(self, i: int) -> bool:
+        return i in self.layers
+
+
+def chains(ctx: LintContext) -> list[Chain]:
+    """Every convolution / GEMM chain, with whether it is quantized and its float residual inputs."""
+    cached = ctx.__dict__.get("_qdq_chains")
+    if cached is not None:
+        return list(cached)
+    adds = ctx.layers_running.get("Add", set())
+    out = []
+    for node, layers in ctx.chains.items():
+        if ctx.op_of(node) not in WEIGHTED_OPS and not any(_is_weighted(ctx, i) for i in layers):
+            continue
+        quantized = any(_q_input(ctx, i) for i in layers)
+        residuals: list[tuple[int, int]] = []
+        if quantized:
+            for i in layers:
+                if i not in adds:
+                    continue
+                for t in ctx.inputs(i):
+                    src = ctx.upstream(i, t.position)
+                    if t.dtype in FLOAT_TYPES and src not in layers:
+                        residuals.append((i, t.position))
+        out.append(Chain(node, tuple(layers), quantized, tuple(residuals)))
+    ctx.__dict__["_qdq_chains"] = tuple(out)
+    return out
 
 
 def _standalone_q_after(ctx: LintContext, i: int) -> list[int]:
@@ -128,57 +160,57 @@ def standalone_qdq(ctx: LintContext) -> Iterator[Finding]:
       "input means the layer's activations were never quantized.", needs=(Need.LAYERS, Need.TENSORS))
 def int8_region_broken(ctx: LintContext) -> Iterator[Finding]:
     covered = _covered_consumers(ctx)
-    first = ctx.first_input_dtype
-    for i in range(len(ctx.kinds)):
-        if first[i] not in QUANT_TYPES and first[i] not in FLOAT_TYPES:
-            continue
-        if not _is_weighted(ctx, i) or not ctx.runs_onnx_work(i):
-            continue
-        if first[i] in FLOAT_TYPES and not _weights_quantized(ctx, i):
-            continue
-        ins, outs = ctx.inputs(i), ctx.outputs(i)
-        if not ins or not outs:
-            continue
-        if ins[0].dtype in QUANT_TYPES:
-            if outs[0].dtype not in FLOAT_TYPES or _residual_positions(ctx, i):
-                continue  # INT8 out, or float because of its own float residual input (Q003)
-            readers = ctx.readers(i)
-            if not readers:
+    for ch in chains(ctx):
+        node = ch.node
+        if ch.quantized:
+            if ch.residuals:
+                continue  # float because of its own float residual input: Q003 says what to change
+            leaving = [(c, t) for i in ch.layers for c, t in ctx.readers(i) if not ch.contains(c)]
+            if not leaving:
                 continue  # only the network output reads it: float is what the model returns
-            float_reads = [(c, t) for c, t in readers if t.dtype in FLOAT_TYPES and ctx.kinds[c] != LayerKind.QDQ.value]
+            float_reads = [(c, t) for c, t in leaving if t.dtype in FLOAT_TYPES and ctx.kinds[c] != LayerKind.QDQ.value]
+            qs = sorted({c for c, _ in leaving if ctx.kinds[c] == LayerKind.QDQ.value})
+            if not float_reads and not qs:
+                continue  # INT8 all the way
             if float_reads and all((c, t.position) in covered for c, t in float_reads):
                 continue  # a residual Add (Q003) or a pooling (Q004) is the cause: reported there
             breaking = list(dict.fromkeys(c for c, _ in float_reads))
-            # the standalone quantizers this costs: re-quantizing its output, or the breaking ops' outputs
-            qs = sorted({q for x in (i, *breaking) for q in _standalone_q_after(ctx, x)})
-            ev = [layer_fact(ctx, i, "quantized layer"), tensor_fact(ins[0], "reads"), tensor_fact(outs[0], "writes")]
+            qs = sorted(set(qs) | {q for x in breaking for q in _standalone_q_after(ctx, x)})
+            writes = sorted({t.label for c, t in leaving if t.dtype in FLOAT_TYPES} | set(
+                x.label for i in ch.layers for x in ctx.outputs(i) if x.dtype in FLOAT_TYPES))[:1]
+            ev = [layer_fact(ctx, i, "quantized layer") for i in ch.layers]
+            ev += [tensor_fact(t, "read in float") for _, t in float_reads]
             ev += [layer_fact(ctx, c, "reads it in float") for c in breaking]
             ev += [layer_fact(ctx, c, "re-quantized by") for c in qs]
             names = [node_text(ctx, c) for c in breaking]
-            title = (f"{node_text(ctx, i)} computes in INT8 but writes {outs[0].label}: "
+            title = (f"{node} computes in INT8 but writes {writes[0] if writes else 'float'}: "
                      + (f"{', '.join(names)} reads it in float" if names else "its quantizer did not fuse"))
             advice = (f"Quantize the input of {', '.join(names)} (a QuantizeLinear/DequantizeLinear pair on it) so "
-                      f"{node_text(ctx, i)} can write INT8, or accept float there and remove the Q/DQ that follows."
+                      f"{node} can write INT8, or accept float there and remove the Q/DQ that follows."
                       if names else
-                      f"TensorRT kept {node_text(ctx, i)}'s output in float although only quantizers read it: check "
-                      "that those QuantizeLinear nodes share one scale (per-tensor), so they can fold into it.")
-            layers = (i, *breaking, *qs)
+                      f"TensorRT kept {node}'s output in float although only quantizers read it: check that those "
+                      "QuantizeLinear nodes share one scale (per-tensor), so they can fold into it.")
+            layers = tuple(dict.fromkeys((*ch.layers, *breaking, *qs)))
             ms, share = ctx.cost(layers)
-            nodes = tuple(dict.fromkeys([*names, node_text(ctx, i)]))
+            nodes = tuple(dict.fromkeys([*names, node]))
             yield Finding("Q002", Severity.WARNING, title, layers, nodes, tuple(ev), ms, share, advice=advice)
-        elif ins[0].dtype in FLOAT_TYPES and _weights_quantized(ctx, i):
-            src = ctx.upstream(i)
-            ev = [layer_fact(ctx, i, "layer with quantized weights"), tensor_fact(ins[0], "reads")]
+        elif any(_weights_quantized(ctx, i) for i in ch.layers):
+            first = ch.layers[0]
+            ins = ctx.inputs(first)
+            if not ins or ins[0].dtype not in FLOAT_TYPES:
+                continue
+            src = ctx.upstream(first)
+            ev = [layer_fact(ctx, i, "layer with quantized weights") for i in ch.layers]
+            ev.append(tensor_fact(ins[0], "reads"))
             if src is not None:
                 ev.append(layer_fact(ctx, src, "its input comes from"))
             producer = node_text(ctx, src) if src is not None else "the network input"
-            ms, share = ctx.cost([i])
+            ms, share = ctx.cost(ch.layers)
             yield Finding(
-                "Q002", Severity.WARNING,
-                f"{node_text(ctx, i)} has quantized weights but reads {ins[0].label} from {producer}", (i,),
-                (node_text(ctx, i), *([producer] if src is not None else [])), tuple(ev), ms, share,
-                advice=f"Put a QuantizeLinear/DequantizeLinear pair on {node_text(ctx, i)}'s activation input "
-                       f"(after {producer}); with quantized weights only, the layer runs in float.")
+                "Q002", Severity.WARNING, f"{node} has quantized weights but reads {ins[0].label} from {producer}",
+                ch.layers, (node, *([producer] if src is not None else [])), tuple(ev), ms, share,
+                advice=f"Put a QuantizeLinear/DequantizeLinear pair on {node}'s activation input (after {producer}); "
+                       "with quantized weights only, the layer runs in float.")
 
 
 def _weights_quantized(ctx: LintContext, i: int) -> bool:
@@ -190,45 +222,50 @@ def _weights_quantized(ctx: LintContext, i: int) -> bool:
 
 def _covered_consumers(ctx: LintContext) -> set[tuple[int, int]]:
     """(layer, input position) of the float reads that Q003 (a residual input) and Q004 (a pooling) explain."""
-    out = {(i, p) for i in range(len(ctx.kinds)) for p in _residual_positions(ctx, i)}
+    out = {r for ch in chains(ctx) for r in ch.residuals}
     out |= {(i, 0) for i in range(len(ctx.kinds)) if pool_in_int8(ctx, i)}
     return out
 
 
 @rule("Q003", "residual-add-float", Severity.WARNING, "residual Add outside the INT8 region",
-      "When the residual (skip) input of an Add fused into an INT8 convolution is float, the fused layer must "
-      "write float too, so the next layer's input needs a standalone quantizer: TensorRT's Q/DQ placement "
-      "guidance is to quantize the residual input of element-wise additions.", needs=(Need.LAYERS, Need.TENSORS))
+      "When the residual (skip) input of an Add fused into an INT8 convolution is float, the INT8 region breaks "
+      "there: classic TensorRT makes the fused layer write float and runs a standalone quantizer after it; Myelin "
+      "(TensorRT 10, TensorRT-RTX) makes the skip branch's producer write a second, float copy of its output. "
+      "TensorRT's Q/DQ placement guidance is to quantize the residual input of element-wise additions.",
+      needs=(Need.LAYERS, Need.TENSORS))
 def residual_add_float(ctx: LintContext) -> Iterator[Finding]:
-    for i in range(len(ctx.kinds)):
-        pos = _residual_positions(ctx, i)
-        if not pos:
+    for ch in chains(ctx):
+        if not ch.residuals:
             continue
-        add = next((n for n in ctx.layer_nodes[i] if ctx.op_of(n) == "Add"), None) or ctx.names[i]
-        ins, outs = ctx.inputs(i), ctx.outputs(i)
-        ev = [layer_fact(ctx, i, "INT8 convolution with the Add fused"), tensor_fact(ins[0], "quantized input")]
-        srcs = []
-        for p in pos:
-            ev.append(tensor_fact(ins[p], "residual input"))
-            s = ctx.upstream(i, p)
-            if s is not None:
-                srcs.append(s)
-                ev.append(layer_fact(ctx, s, "residual comes from"))
-        if outs:
-            ev.append(tensor_fact(outs[0], "so it writes"))
-        qs = _standalone_q_after(ctx, i)
+        adds = [n for i in ch.layers for n in ctx.layer_nodes[i] if ctx.op_of(n) == "Add"]
+        add = adds[0] if adds else ctx.names[ch.layers[0]]
+        ev = [layer_fact(ctx, i, "INT8 convolution / GEMM with the Add fused") for i in ch.layers]
+        srcs: list[int] = []
+        labels = []
+        for i, pos in ch.residuals:
+            t = ctx.inputs(i)[pos]
+            labels.append(t.label)
+            ev.append(tensor_fact(t, "residual input"))
+            s_ = ctx.upstream(i, pos)
+            if s_ is not None:
+                srcs.append(s_)
+                ev.append(layer_fact(ctx, s_, "residual comes from"))
+        outs = [t for i in ch.layers for c, t in ctx.readers(i) if not ch.contains(c)]
+        writes = sorted({x.label for i in ch.layers for x in ctx.outputs(i)
+                         if any(x.name == t.name for t in outs)}) or ["float"]
+        ev.append(Evidence(f"so it writes {', '.join(writes)}", {"writes": writes}))
+        qs = sorted({q for i in ch.layers for q in _standalone_q_after(ctx, i)} - set(ch.layers))
         ev += [layer_fact(ctx, q, "standalone quantizer that follows") for q in qs]
-        layers = (i, *qs)
+        layers = (*ch.layers, *qs)
         ms, share = ctx.cost(layers)
-        src_text = ", ".join(node_text(ctx, s) for s in srcs) or "the skip branch"
+        src_text = ", ".join(dict.fromkeys(node_text(ctx, x) for x in srcs)) or "the skip branch"
         yield Finding(
             "Q003", Severity.WARNING,
-            f"{add}: residual input from {src_text} is {ins[pos[0]].label}, so {node_text(ctx, i)} writes "
-            f"{outs[0].label if outs else 'float'}", layers, (add, *[node_text(ctx, s) for s in srcs]), tuple(ev), ms,
-            share,
+            f"{add}: residual input from {src_text} is {labels[0]} in the INT8 block of {ch.node}", layers,
+            (add, *dict.fromkeys(node_text(ctx, x) for x in srcs)), tuple(ev), ms, share,
             advice=f"Insert a QuantizeLinear/DequantizeLinear pair on the residual input of {add} (the tensor coming "
-                   f"from {src_text}), so TensorRT fuses the Add with INT8 output and the standalone quantizer after "
-                   "it disappears.")
+                   f"from {src_text}), so TensorRT fuses the Add with INT8 output and the producer of the skip branch "
+                   "writes INT8 only (no float copy, no standalone quantizer after the Add).")
 
 
 def pool_in_int8(ctx: LintContext, i: int) -> bool:

@@ -117,6 +117,17 @@ def misaligned_channels(ctx: LintContext) -> Iterator[Finding]:
             ev.append(Evidence(f"{role}: {c}{' per group' if g > 1 else ''} is not a multiple of {need} "
                                f"({t.dtype}); next multiple {-(-c // need) * need}",
                                {"dimension": role, "value": c, "groups": g, "multiple": need, "dtype": t.dtype}))
+        # layers TensorRT added before the kernel to pad the channels (Myelin: a concat with zeros, same anchor node)
+        pads = []
+        for j in ctx.chains.get(ctx.anchor_nodes[i] or "", []):
+            if j < i and ctx.inputs(j) and ctx.outputs(j):
+                a, b = _channels(ctx.inputs(j)[0]), _channels(ctx.outputs(j)[0])
+                if a is not None and b is not None and b > a:
+                    pads.append(j)
+                    ev.append(Evidence(f"#{j} {ctx.names[j]!r} pads the channels {a} → {b} for it",
+                                       {"padding_layer": j, "from": a, "to": b}))
+        if pads:
+            ms, share = ctx.cost([*pads, i])
         what = " and ".join(f"{role} {c}" for role, _, c in bad)
         advice = (f"{node} reads an input with {bad[0][2]} channels (an image): TensorRT pads it for its first-layer "
                   "kernels; usually fine, but if this layer is costly, pad the input to "
@@ -124,7 +135,7 @@ def misaligned_channels(ctx: LintContext) -> Iterator[Finding]:
                   f"Make {what} of {node} a multiple of {need}: pad the weights with zero channels (and the next "
                   "layer's input weights to match), or choose layer widths that are multiples of 8/16/32 when "
                   "designing the model.")
-        yield Finding("T001", sev, f"{node}: {what} not a multiple of {need} for {ins[0].dtype}", (i,),
+        yield Finding("T001", sev, f"{node}: {what} not a multiple of {need} for {ins[0].dtype}", (i, *pads),
                       (node,), tuple(ev), ms, share, advice=advice)
 
 
