@@ -295,20 +295,7 @@ class LintContext:
     def downstream(self, layer: int) -> list[int]:
         """The nearest layers after ``layer`` (on any of its outputs) that run ONNX work, through reformat and
         no-op layers, in engine order."""
-        found: list[int] = []
-        seen: set[int] = set()
-        stack = [x.name for x in self.outputs(layer)]
-        while stack:
-            name = stack.pop()
-            for c in self.consumers.get(name, ()):
-                if c in seen:
-                    continue
-                seen.add(c)
-                if self.runs_onnx_work(c) or self.kinds[c] == LayerKind.OTHER.value:
-                    found.append(c)
-                else:
-                    stack.extend(x.name for x in self.outputs(c))
-        return sorted(found)
+        return sorted({c for c, _ in self.readers(layer)})
 
     # -- ONNX nodes ----------------------------------------------------------------------------------------------
     @cached_property

@@ -21,28 +21,33 @@ KGEN_WARN, KGEN_INFO, KGEN_COUNT = 0.30, 0.10, 0.25
 _TOKEN = re.compile(r"[A-Z][a-z]*")
 
 
+def tiny_layer_indices(ctx: LintContext) -> list[int]:
+    """Layers with a mean time above 0 and under TINY_MS."""
+    ms = ctx.mean_ms
+    return np.flatnonzero(np.isfinite(ms) & (ms > 0) & (ms < TINY_MS)).tolist()
+
+
 @rule("L001", "tiny-layers", Severity.WARNING, "many tiny layers (< 5 µs) adding up to a large share",
       "A layer that runs for a few microseconds costs about as much to launch as to run: many of them make the "
       "engine launch-bound, and the GPU idles between kernels.", needs=(Need.LAYERS, Need.PROFILE))
 def tiny_layers(ctx: LintContext) -> Iterator[Finding]:
-    ms = ctx.mean_ms
-    tiny = np.flatnonzero(np.isfinite(ms) & (ms > 0) & (ms < TINY_MS))
-    if not len(tiny):
+    tiny = tiny_layer_indices(ctx)
+    if not tiny:
         return
-    total, share = ctx.cost(tiny.tolist())
+    total, share = ctx.cost(tiny)
     if share is None or share < TINY_INFO:
         return
     sev = Severity.WARNING if share >= TINY_WARN else Severity.INFO
-    by_type = Counter(ctx.types[i] or ctx.kinds[i] for i in tiny.tolist())
-    ev = [Evidence(f"{len(tiny)} of {len(ms)} layers run under {TINY_MS * 1000:.0f} µs: {total:.4f} ms = "
+    by_type = Counter(ctx.types[i] or ctx.kinds[i] for i in tiny)
+    ev = [Evidence(f"{len(tiny)} of {len(ctx.names)} layers run under {TINY_MS * 1000:.0f} µs: {total:.4f} ms = "
                    f"{100 * share:.1f}% of layer time",
-                   {"tiny_layers": len(tiny), "layers": len(ms), "ms": total, "share": share,
+                   {"tiny_layers": len(tiny), "layers": len(ctx.names), "ms": total, "share": share,
                     "threshold_ms": TINY_MS}),
           Evidence("by layer type: " + ", ".join(f"{t} {n}" for t, n in by_type.most_common(6)),
                    {"by_type": dict(by_type.most_common())})]
     yield Finding(
         "L001", sev, f"{len(tiny)} layers under {TINY_MS * 1000:.0f} µs take {100 * share:.1f}% of layer time",
-        tuple(tiny.tolist()), (), tuple(ev), total, share,
+        tuple(tiny), (), tuple(ev), total, share,
         advice="Launch CUDA graphs (trtexec --useCudaGraph; IExecutionContext in a captured stream) to remove the "
                "per-kernel launch cost; raise the batch size if latency allows; and look for fusion the model "
                "prevents (F-rules), since fewer, larger layers are the lasting fix.")

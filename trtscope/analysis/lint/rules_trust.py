@@ -14,7 +14,7 @@ import numpy as np
 
 from trtscope.analysis.lint.base import Evidence, Finding, Need, rule
 from trtscope.analysis.lint.context import LintContext
-from trtscope.analysis.lint.rules_launch import TINY_INFO, TINY_MS
+from trtscope.analysis.lint.rules_launch import TINY_INFO, TINY_MS, tiny_layer_indices
 from trtscope.model.vocabulary import Severity
 
 #: Layer sum / median GPU compute outside [LOW, HIGH] is reported; above SEVERE it is a warning.
@@ -128,8 +128,7 @@ def cuda_graphs_off(ctx: LintContext) -> Iterator[Finding]:
     graph, where = cuda_graph_status(ctx)
     if graph is not False:
         return
-    ms = ctx.mean_ms
-    tiny = np.flatnonzero(np.isfinite(ms) & (ms > 0) & (ms < TINY_MS)).tolist()
+    tiny = tiny_layer_indices(ctx)
     t_ms, share = ctx.cost(tiny)
     if share is None or share < TINY_INFO:
         return
