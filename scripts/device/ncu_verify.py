@@ -27,7 +27,7 @@ def run_one(case: dict, out_dir: Path, ncu: str) -> dict:
     if case.get("rename"):
         extra += ["--print-nvtx-rename", "kernel"]
     full = [ncu, *argv[1:runner_at], *extra, *argv[runner_at:]]
-    proc = subprocess.run(full, capture_output=True, text=True, errors="replace", timeout=240, check=False)
+    proc = subprocess.run(full, capture_output=True, text=True, errors="replace", timeout=90, check=False)
     (out_dir / f"{case['label']}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     rows = []
     text = proc.stdout[proc.stdout.find('"ID"'):] if '"ID"' in proc.stdout else ""

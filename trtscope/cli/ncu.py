@@ -23,9 +23,10 @@ COMMAND_EPILOG = """examples:
 
 The NVTX filter comes from the input's own NVTX ranges where it has them (domain, text, push/pop or start/end),
 else TensorRT's per-layer ranges are assumed (domain TensorRT, text = layer name, both range types). From a
-capture's kernels: --kernel-name (the layer's kernels) and --launch-skip / --launch-count (kernels per
-execution x executions). The profiled command: --engine ENGINE (trtexec --loadEngine, no warm-up, CUDA graphs
-off), or --run "COMMAND". Each command is printed shell-quoted (layer names with spaces, +, brackets, /).
+capture's kernels: --launch-skip / --launch-count (kernels per execution x executions) and, with
+--kernel-names, --kernel-name (only for the same GPU and software: other GPUs run other kernels). The
+profiled command: --engine ENGINE (trtexec --loadEngine, no warm-up, CUDA graphs off), or --run "COMMAND".
+Each command is printed shell-quoted (layer names with spaces, +, brackets, /).
 """
 
 
@@ -47,7 +48,9 @@ def register(subparsers: Any, name: str, summary: str) -> None:
     cmd.add_argument("--executions", type=int, default=1, metavar="M", help="how many executions (default 1)")
     cmd.add_argument("--domain", metavar="D", help="NVTX domain of the layer ranges (default: as seen in the "
                      "input, else TensorRT)")
-    cmd.add_argument("--no-kernel-name", action="store_true", help="do not filter by the layer's kernel names")
+    cmd.add_argument("--kernel-names", action="store_true",
+                     help="also filter by the kernel names seen in the input (only when profiling on the same GPU "
+                          "and software: other GPUs run other kernels)")
     run = cmd.add_mutually_exclusive_group(required=True)
     run.add_argument("--engine", metavar="ENGINE", help="profile `trtexec --loadEngine=ENGINE`")
     run.add_argument("--run", metavar='"COMMAND"', help="profile this command, quoted as one string")
@@ -88,7 +91,7 @@ def run_command(args: argparse.Namespace) -> int:
     for i, name in enumerate(wanted, 1):
         report = args.report if args.report is None or len(wanted) == 1 else f"{args.report}-{i}"
         c = ncu_command(a, name, runner, execution=args.execution, executions=args.executions, domain=args.domain,
-                        kernel_names=not args.no_kernel_name, output=report, extra=extra)
+                        kernel_names=args.kernel_names, output=report, extra=extra)
         c.notes = [*c.notes, *notes]
         cmds.append(c)
     if args.json:

@@ -185,7 +185,7 @@ def ncu_command(
     execution: int = 0,
     executions: int = 1,
     domain: str | None = None,
-    kernel_names: bool = True,
+    kernel_names: bool = False,
     output: str | None = None,
     extra: Sequence[str] = (),
 ) -> NcuCommand:
@@ -205,12 +205,17 @@ def ncu_command(
         notes.append(f"assumed TensorRT's per-layer NVTX ranges (domain {t.domains[0]!r}, text = layer name, "
                      "either range type); an engine built with profiling verbosity NONE has none, and with "
                      "DETAILED the text may hold more than the name: check one in Nsight Systems")
-    if kernel_names and t.kernel_names:
+    if t.kernel_names:
         f = kernel_name_filter(t.kernel_names)
-        if f is not None:
+        if kernel_names and f is not None:
             argv += ["--kernel-name-base", f[0], "--kernel-name", f[1]]
-        else:
+        elif kernel_names:
             notes.append("the layer's kernel names come in different forms (mangled / demangled): no --kernel-name")
+        else:
+            shown = ", ".join(t.kernel_names[:3]) + (" …" if len(t.kernel_names) > 3 else "")
+            notes.append(f"kernels seen in this input: {shown}. They are not filtered on (--kernel-names adds "
+                         "it): cuBLAS/TensorRT pick other kernels on other GPUs and versions, and a name that "
+                         "does not match profiles nothing")
     if t.kernels_per_execution is not None:
         argv += ["--launch-skip", str(execution * t.kernels_per_execution),
                  "--launch-count", str(executions * t.kernels_per_execution)]
