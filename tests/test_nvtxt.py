@@ -108,7 +108,7 @@ def test_profile_means_laid_end_to_end_every_layer_in_the_file(tmp_path: Path) -
         want.append((r["name"], t, t + dur, "marker" if dur == 0 else "range"))  # zero-length ranges: dropped
         t += dur
     assert sorted((e.text.split(" | ")[0], e.start, e.end, e.kind) for e in layers) == sorted(want)
-    stated = [h for h in header if " events)" in h][0]
+    stated = next(h for h in header if " events)" in h)
     assert f"({len(ev)} events)" in stated
 
 

@@ -8,7 +8,7 @@ import shlex
 import sys
 from typing import Any
 
-from trtscope.cli.common import add_command, add_input_options, load_from_args
+from trtscope.cli.common import add_command_group, add_input_options, load_from_args
 from trtscope.errors import TrtscopeError
 
 EPILOG = """examples:
@@ -31,9 +31,7 @@ Each command is printed shell-quoted (layer names with spaces, +, brackets, /).
 
 
 def register(subparsers: Any, name: str, summary: str) -> None:
-    p = add_command(subparsers, name, summary, EPILOG)
-    sub = p.add_subparsers(dest="ncu_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda _args: _usage(p))
+    sub = add_command_group(subparsers, name, summary, EPILOG, "ncu_command")
     cmd = sub.add_parser("command", help="print the ncu command that profiles a layer's kernels",
                          description="Print the Nsight Compute (ncu) command line that profiles the kernels of one "
                          "layer, or of each of the top N hotspot layers.", epilog=COMMAND_EPILOG,
@@ -58,11 +56,6 @@ def register(subparsers: Any, name: str, summary: str) -> None:
     cmd.add_argument("-o", "--report", metavar="NAME", help="ncu report name (-o); with --top, NAME-1, NAME-2, ...")
     cmd.add_argument("--json", action="store_true", help="print the commands as a JSON list")
     cmd.set_defaults(func=run_command)
-
-
-def _usage(p: argparse.ArgumentParser) -> int:
-    p.print_help(sys.stderr)
-    return 2
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from trtscope.cli.common import add_command
+from trtscope.cli.common import add_command_group
 from trtscope.errors import TrtscopeError
 
 EPILOG = """examples:
@@ -20,6 +20,7 @@ EPILOG = """examples:
   nsys profile ... (as printed)   then   nsys export --type sqlite -o resnet.sqlite resnet.nsys-rep
   trtscope nsys import resnet.sqlite --layers resnet.layers.json --onnx model.onnx -o resnet.trtscope
   trtscope report resnet.trtscope
+  trtscope nsys merge resnet.nsys-rep resnet.trtscope -o resnet+layers.nsys-rep   layer/ONNX annotations on it
 """
 IMPORT_EPILOG = """examples:
   trtscope nsys import run.sqlite -o run.trtscope
@@ -50,9 +51,7 @@ the exit code is 2. Events outside the report's time window are skipped by Impor
 
 
 def register(subparsers: Any, name: str, summary: str) -> None:
-    p = add_command(subparsers, name, summary, EPILOG)
-    sub = p.add_subparsers(dest="nsys_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda _args: _usage(p))
+    sub = add_command_group(subparsers, name, summary, EPILOG, "nsys_command")
 
     imp = sub.add_parser("import", help="read an nsys SQLite export and write a trtscope bundle",
                          description="Read an `nsys export --type sqlite` file and write a trtscope bundle: kernels "
@@ -96,11 +95,6 @@ def register(subparsers: Any, name: str, summary: str) -> None:
     mrg.add_argument("--print", dest="print_only", action="store_true", help="print the command, run nothing")
     mrg.add_argument("--force", action="store_true", help="overwrite OUT (and the NVTXT written beside it)")
     mrg.set_defaults(func=run_merge)
-
-
-def _usage(p: argparse.ArgumentParser) -> int:
-    p.print_help(sys.stderr)
-    return 2
 
 
 # --- import ------------------------------------------------------------------------------------------------
