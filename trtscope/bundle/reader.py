@@ -61,6 +61,9 @@ def read_bundle(path: str | Path) -> Artifacts:
         "ended_at": manifest.get("ended_at"),
         "run": manifest.get("run") or {},
         "notes": manifest.get("notes") or [],
+        # what an export needs to put the bundle's times on another tool's clock (NVTXT ClockMonotonicRaw)
+        "clock": manifest.get("clock") or {},
+        "clock_alignment": manifest.get("clock_alignment") or {},
     }
     art.sources.append(SourceFile(str(root), "bundle", f"{manifest.get('kind')} bundle, {status}"))
 

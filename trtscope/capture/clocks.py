@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from trtscope.model.clocks import two_point_map
+
 METHOD = (
     "paired readings: clock_gettime(CLOCK_MONOTONIC_RAW) just before and just after time.monotonic_ns() "
     "(tightest of 5), at capture start and stop"
@@ -39,16 +41,6 @@ def bracket(outer: Callable[[], int], inner: Callable[[], int], tries: int = 5) 
             best = (int(x), (a + b) // 2, (b - a + 1) // 2)
     assert best is not None
     return best
-
-
-def two_point_map(t: Any, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
-    """Clock x -> clock y through the pairs (x0, y0), (x1, y1): offset plus linear drift, in int64 (ns near
-    2**63 keep every digit; float64 would not)."""
-    d = np.asarray(t, dtype=np.int64) - x0
-    dx, dy = x1 - x0, y1 - y0
-    if dx <= 0:
-        return y0 + d
-    return y0 + d + (d * (dy - dx)) // dx
 
 
 def raw_clock() -> Callable[[], int] | None:

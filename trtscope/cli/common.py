@@ -23,6 +23,19 @@ def add_command(subparsers: Any, name: str, summary: str, epilog: str) -> argpar
     return parser
 
 
+def add_command_group(subparsers: Any, name: str, summary: str, epilog: str, dest: str) -> Any:
+    """A command made of subcommands (``trtscope nsys import``, ``trtscope ncu command``): returns the
+    subparsers to add them to; the bare command prints its help and exits 2."""
+    p = add_command(subparsers, name, summary, epilog)
+
+    def usage(_args: argparse.Namespace) -> int:
+        p.print_help(sys.stderr)
+        return 2
+
+    p.set_defaults(func=usage)
+    return p.add_subparsers(dest=dest, metavar="SUBCOMMAND")
+
+
 def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", nargs="?", metavar="PATH",
                    help="a directory of artifacts (read by content), an artifact file, or a trtscope bundle")

@@ -29,6 +29,8 @@ SCHEMA_PREFIX = "trtscope-export/"
 SUMMARY_FILE = "summary.json"
 _JSON_HEAD = b'{"schema":"' + SCHEMA_PREFIX.encode()
 _TRACE_HEAD = b'{"traceEvents":['
+#: The first line of an NVTXT file trtscope wrote (exporters/nvtxt.py)
+NVTXT_HEAD = b"# NVTXT written by trtscope "
 _TRACE_MARK = b'],"otherData":{"generator":"trtscope '
 _TAIL = 1024**2  # the trace's otherData (sources list included) fits in this
 
@@ -96,12 +98,12 @@ def _head(p: Path) -> bytes:
 
 
 def is_export_file(p: Path) -> bool:
-    """A file an earlier ``trtscope export`` wrote (JSON document or Chrome trace, plain or gzip)."""
+    """A file an earlier ``trtscope export`` wrote (JSON document, Chrome trace plain or gzip, NVTXT)."""
     if not _regular(p):
         return False
     try:
         head = _head(p)
-        if head.startswith(_JSON_HEAD):
+        if head.startswith((_JSON_HEAD, NVTXT_HEAD)):
             return True
         return head.startswith(_TRACE_HEAD) and _TRACE_MARK in _trace_tail(p)
     except (InputError, OSError, EOFError, zlib.error):

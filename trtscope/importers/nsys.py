@@ -101,7 +101,9 @@ def import_nsys(report_path: Path, output: Path, *, layers: Path | None = None, 
         "counts": counts,
     }
     with BundleWriter(output, kind="nsys-import", force=force, staged=True) as w:
-        w.update(run=run_info, environment={"gpu": meta.get("gpu")}, nsys=meta)
+        # nsys SQLite times are nanoseconds on the report's session clock (not this machine's CLOCK_MONOTONIC)
+        w.update(run=run_info, environment={"gpu": meta.get("gpu")}, nsys=meta,
+                 clock={"name": "nsys session time", "unit": "ns"})
         w.write_table("kernels", kernels)
         w.write_table("nvtx_ranges", report.nvtx_ranges)
         w.write_table("api_calls", report.api_calls)
