@@ -88,7 +88,7 @@ class RangeKind(TextEnum):
 RUNNING_STATUSES = (NodeStatus.FUSED, NodeStatus.UNFUSED)
 
 
-class Severity(_Str):
+class Severity(TextEnum):
     """How bad a lint finding is (``trtscope lint``); ``--fail-on`` compares by this order, error worst."""
 
     ERROR = "error"  # the figures cannot be trusted, or the build defeats what the model asks for

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from trtscope.model.vocabulary import Severity
+from trtscope.model.vocabulary import Severity, TextEnum
 
 if TYPE_CHECKING:
     from trtscope.analysis.lint.context import LintContext
@@ -27,7 +26,7 @@ DOCS_BASE = "https://github.com/trtscope/trtscope/blob/main/docs/lint/"
 RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-class Need(str, Enum):
+class Need(TextEnum):
     """What a rule needs from the input; without it the rule is skipped (and says why)."""
 
     LAYERS = "layers"  # layer information (any detail)
