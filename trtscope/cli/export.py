@@ -9,7 +9,8 @@ from typing import Any
 
 from trtscope.cli.common import add_command, add_input_options, load_from_args
 from trtscope.errors import OutputError, TrtscopeError
-from trtscope.exporters.tables import FORMATS, SUMMARY_FILE, TABLE_NAMES
+from trtscope.exporters.formats import EXPORT_FORMATS
+from trtscope.exporters.tables import SUMMARY_FILE, TABLE_NAMES
 
 TRACE_FORMAT = "chrome-trace"
 
@@ -30,8 +31,9 @@ tables: {", ".join(TABLE_NAMES)}
 def register(sub: Any, name: str, summary: str) -> None:
     p = add_command(sub, name, summary, EPILOG)
     add_input_options(p)
-    p.add_argument("--format", "-f", required=True, choices=[*FORMATS, TRACE_FORMAT], metavar="FORMAT",
-                   help="csv or parquet (a directory of files); json or chrome-trace (one file)")
+    # the formats are declared once, in trtscope.exporters.formats (the TUI's export dialog reads them too)
+    p.add_argument("--format", "-f", required=True, choices=list(EXPORT_FORMATS), metavar="FORMAT",
+                   help="; ".join(f"{f.name}: {f.summary}" for f in EXPORT_FORMATS.values()))
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="directory (csv, parquet) or file to write")
     p.add_argument("--table", dest="tables", action="append", choices=TABLE_NAMES, metavar="NAME",
                    help="export only this table (repeatable; written even when empty); default: every "

@@ -234,8 +234,8 @@ NVML = TableSpec("nvml", "NVML samples of a capture.",
 
 #: Every output table, in the order exports write them.
 TABLES: tuple[TableSpec, ...] = (LAYERS, ONNX_NODES, MAPPING, HOTSPOTS, OP_HOTSPOTS, UNFUSED_HOTSPOTS,
-                                 COVERAGE_BY_OP, REFORMAT_LAYERS, KERNEL_ROLLUP, KERNEL_TOTALS, ITERATIONS, NVML, KERNELS,
-                                 NVTX_RANGES)
+                                 COVERAGE_BY_OP, REFORMAT_LAYERS, KERNEL_ROLLUP, KERNEL_TOTALS, ITERATIONS, NVML,
+                                 KERNELS, NVTX_RANGES)
 BY_NAME = {t.name: t for t in TABLES}
 
 
