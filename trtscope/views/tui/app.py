@@ -46,6 +46,7 @@ class Location:
     mode: str
     depth: int
     state: Any
+    layer: int | None = None  # the layer detail on top, re-opened if a jump closed it meanwhile
 
 
 def clipboard_file() -> Path:
@@ -120,7 +121,9 @@ class TrtscopeApp(App[None]):
 
     def here(self) -> Location:
         base = self._base()
-        return Location(self.current_mode, len(self.screen_stack), base.snapshot() if base else None)
+        top = self.screen_stack[-1] if self.screen_stack else None
+        layer = top.index if isinstance(top, LayerDetailScreen) else None
+        return Location(self.current_mode, len(self.screen_stack), base.snapshot() if base else None, layer)
 
     def remember(self) -> None:
         self.history = [*self.history, self.here()][-HISTORY:]
@@ -142,6 +145,8 @@ class TrtscopeApp(App[None]):
             base = self._base()
             if base is not None and loc.state is not None:
                 base.restore(loc.state)
+            if loc.layer is not None and len(self.screen_stack) < loc.depth:
+                self.push_screen(LayerDetailScreen(loc.layer, mode=loc.mode))
             return
         if len(self.screen_stack) > 1:  # nothing remembered: at least close a detail
             self.pop_screen()

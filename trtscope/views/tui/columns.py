@@ -35,8 +35,9 @@ def _rank(key: str = "index") -> Column:
 
 
 def _layer_name(key: str = "label", label: str = "layer", sort_key: str | None = None) -> Column:
+    """The layer as shown (reformat layers as ``input 0 → Conv_5``); exports write its full ``name``."""
     return Column(key, label, flex=True, min_width=16, max_width=120, frozen=True, shorten="name",
-                  sort_key=sort_key, hide_empty=False)
+                  sort_key=sort_key, hide_empty=False, export_key="name")
 
 
 # --- layers -----------------------------------------------------------------------------------------------------

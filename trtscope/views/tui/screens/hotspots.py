@@ -90,21 +90,17 @@ class HotspotsScreen(BaseScreen):
         self.share_height()
 
     def share_height(self) -> None:
-        """Split the page's height between the panels (small ones get their rows, the rest share the room)."""
+        """Split the page's height between the panels, water-filling: a panel whose rows fit its share gets
+        just those, the others share what is left (never fewer than MIN_ROWS rows; the page scrolls then)."""
         tables = list(self.query(FrameTable))
         if not tables:
             return
         page = self.query_one("#hotspots")
-        fixed = sum(w.outer_size.height for w in page.children if not isinstance(w, FrameTable))
+        fixed = sum(w.outer_size.height + w.styles.margin.top + w.styles.margin.bottom for w in page.children
+                    if not isinstance(w, FrameTable))
         room = max(0, (page.size.height or self.size.height - 3) - fixed)
-        small = [t for t in tables if t.row_count + 1 <= MIN_ROWS + 1]
-        for t in small:
-            t.styles.height = max(t.row_count, 1) + 1
-        big = [t for t in tables if t not in small]
-        room -= sum(max(t.row_count, 1) + 1 for t in small)
-        each = max(MIN_ROWS + 1, room // max(1, len(big)))
-        for t in big:
-            t.styles.height = min(each, t.row_count + 1)
+        for t, h in zip(tables, share_rows([t.row_count + 1 for t in tables], room, MIN_ROWS + 1), strict=True):
+            t.styles.height = h
 
     def on_frame_table_selected(self, event: FrameTable.Selected) -> None:
         frame = event.table.frame
@@ -115,3 +111,23 @@ class HotspotsScreen(BaseScreen):
             return
         if "index" in frame.columns:
             self.post_message(OpenLayer(int(np.asarray(frame["index"])[event.position])))
+
+
+def share_rows(wanted: list[int], room: int, least: int) -> list[int]:
+    """Heights for panels that want ``wanted`` lines in ``room`` lines: those wanting less than an equal share
+    get what they want, repeatedly; the rest split what is left (at least ``least`` each, or what they want)."""
+    heights = [0] * len(wanted)
+    open_ = list(range(len(wanted)))
+    left = room
+    while open_:
+        share = left // len(open_)
+        fits = [i for i in open_ if wanted[i] <= share]
+        if not fits:
+            for i in open_:
+                heights[i] = min(wanted[i], max(least, share))
+            break
+        for i in fits:
+            heights[i] = wanted[i]
+            left -= wanted[i]
+        open_ = [i for i in open_ if i not in fits]
+    return heights

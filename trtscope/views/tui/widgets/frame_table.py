@@ -56,6 +56,7 @@ class Column:
     frozen: bool = False  # stays at the left when the table scrolls sideways (the leading columns only)
     shorten: str = "end"  # how a long cell is cut: "end", "middle", "name" (names.shorten_name)
     hide_empty: bool = True  # not shown when no row has a value (NaN, None, "" and [] count as none)
+    export_key: str | None = None  # the frame column exported for it (a label's full name), default ``key``
 
 
 def fit_cell(text: str, width: int, right: bool = False, how: str = "end") -> str:
@@ -334,8 +335,9 @@ class FrameTable(ScrollView, can_focus=True):
             return view[[c for c in self.export_columns if c in view.columns]]
         labels: dict[str, str] = {}
         for c in self.shown:  # a key shown twice (a number and its bar) is exported once
-            if c.key in view.columns and c.key not in labels:
-                labels[c.key] = c.label or c.key
+            key = c.export_key if c.export_key in view.columns else c.key
+            if key in view.columns and key not in labels:
+                labels[key] = c.label or c.key
         return view[list(labels)].rename(columns=labels)
 
     def cells(self, row: int) -> list[str]:
