@@ -141,6 +141,9 @@ def test_layers_sort_search_detail_and_back(analysis, raw) -> None:  # type: ign
     app = app_for(analysis, raw)
     slowest = raw["by_time"][0]["name"]
     raw_slowest = next(x for x in raw["layers"] if x["Name"] == slowest)
+    # single-node compute layers: names without " + " that are neither reformats nor no-ops
+    single = [x["Name"] for x in raw["layers"]
+              if " + " not in x["Name"] and not x["Name"].startswith("Reformatting") and x["LayerType"] != "NoOp"]
 
     async def script(pilot: Any) -> None:
         await pilot.press("2")
@@ -175,23 +178,10 @@ def test_layers_sort_search_detail_and_back(analysis, raw) -> None:  # type: ign
         expected = [x["Name"] for x in raw["layers"]
                     if "conv_26" in (x["Name"] + x["LayerType"] + x.get("TacticName", "")).lower()]
         assert sorted(raw_column(table)) == sorted(expected) and expected
-
-    run_app(app, script)
-
-
-def test_unfused_only_and_markers(analysis, raw) -> None:  # type: ignore[no-untyped-def]
-    app = app_for(analysis, raw)
-    # single-node compute layers: names without " + " that are neither reformats nor no-ops
-    single = [x["Name"] for x in raw["layers"]
-              if " + " not in x["Name"] and not x["Name"].startswith("Reformatting") and x["LayerType"] != "NoOp"]
-
-    async def script(pilot: Any) -> None:
-        await pilot.press("2")
+        await pilot.press("escape", "u")  # unfused only: the single-node compute layers, marked
         await settle(pilot)
-        await pilot.press("u")
-        await settle(pilot)
-        table = app.screen.query_one("#main-table", FrameTable)
-        assert raw_column(table) == single
+        assert raw_column(table) == sorted(single, key=lambda n: -next(
+            (p["averageMs"] for p in raw["by_time"] if p["name"] == n), 0))  # still sorted by mean ms
         assert all("✗ unfused" in k for k in table.column_texts("kind_label"))
         assert f"showing {len(single)} of {len(raw['layers'])}" in shown(app)
 

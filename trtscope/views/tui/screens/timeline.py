@@ -225,9 +225,10 @@ class TimelineScreen(BaseScreen):
             else:
                 busy = self.series.get("kernels")
                 share = f", busy {100 * busy[self.cursor]:.0f}% of it" if busy is not None and len(busy) else ""
-                names = running["name"].astype(str).tolist()
-                top = ", ".join(f"{printable(kernel_label(n))} ({o:,.1f} µs)"
-                                for n, o in zip(names[:3], running["overlap_us"].tolist()[:3], strict=True))
+                names = list(dict.fromkeys(running["name"].astype(str).tolist()))  # longest-running first
+                top = ", ".join(printable(kernel_label(n)) for n in names[:3])
                 more = f" +{len(names) - 3:,} more" if len(names) > 3 else ""
-                text.append(f"{plural(len(running), 'kernel')}{share}: {top}{more}")
+                longest = float(running["overlap_us"].iloc[0])
+                text.append(f"{plural(len(running), 'kernel')}{share} ({plural(len(names), 'name')}; longest "
+                            f"{longest:,.1f} µs here): {top}{more}")
         return text

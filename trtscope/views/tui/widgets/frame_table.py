@@ -376,8 +376,8 @@ class FrameTable(ScrollView, can_focus=True):
         readable = min((min(self._natural[i], 40) for i in flex), default=0)
         if room_all >= readable or not any(c.core for c, _ in others):
             room = room_all
-        else:
-            core = [w for c, w in others if c.core]
+        else:  # the frozen columns stay on screen too
+            core = [w for c, w in others if c.core or c.frozen]
             room = avail - sum(core) - GAP * len(core)
         widths = list(self._natural)
         for i in flex:
