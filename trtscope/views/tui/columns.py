@@ -122,11 +122,18 @@ FUSION_EXPORT_COLUMNS = ["row_kind", "layer_index", "layer_name", "node_name", "
                          "share", "unfused"]
 
 # --- kernels ------------------------------------------------------------------------------------------------------
-KERNEL_ROLLUP_COLUMNS = [  # what answers "which layer / node is this kernel?" stays on screen at 80 columns
-    Column("kernel", "kernel", fmt=kernel_cell, flex=True, min_width=16, max_width=70, frozen=True,
-           shorten="middle", hide_empty=False),
-    Column("total_ms", "total ms", fmt=ms_cell, right=True, core=True),
-    Column("share", "share", fmt=share_cell, right=True, core=True),
+def _kernel_head() -> list[Column]:
+    """The kernel and its GPU time: what stays on screen at 80 columns beside the layer it served."""
+    return [
+        Column("kernel", "kernel", fmt=kernel_cell, flex=True, min_width=16, max_width=70, frozen=True,
+               shorten="middle", hide_empty=False),
+        Column("total_ms", "total ms", fmt=ms_cell, right=True, core=True),
+        Column("share", "share", fmt=share_cell, right=True, core=True),
+    ]
+
+
+KERNEL_ROLLUP_COLUMNS = [  # answers "which layer / node is this kernel?" at 80 columns
+    *_kernel_head(),
     Column("layer_label", "layer", max_width=32, shorten="name", core=True),
     Column("launches", "launches", fmt=int_cell, right=True),
     Column("mean_us", "mean µs", fmt=us_cell, right=True),
@@ -134,10 +141,7 @@ KERNEL_ROLLUP_COLUMNS = [  # what answers "which layer / node is this kernel?" s
     Column("onnx_nodes", "ONNX nodes", fmt=nodes_cell, width=36, sort_key="onnx_nodes"),
 ]
 KERNEL_TOTAL_COLUMNS = [
-    Column("kernel", "kernel", fmt=kernel_cell, flex=True, min_width=16, max_width=70, frozen=True,
-           shorten="middle", hide_empty=False),
-    Column("total_ms", "total ms", fmt=ms_cell, right=True, core=True),
-    Column("share", "share", fmt=share_cell, right=True, core=True),
+    *_kernel_head(),
     Column("layers_text", "in layers", max_width=32, sort_key="n_layers", core=True),
     Column("launches", "launches", fmt=int_cell, right=True),
     Column("mean_us", "mean µs", fmt=us_cell, right=True),

@@ -129,39 +129,27 @@ class FrameTable(ScrollView, can_focus=True):
         "frame-table--cue",
     }
 
-    class Selected(Message):
+    class _TableMessage(Message):
+        def __init__(self, table: FrameTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> FrameTable:
+            return self.table
+
+    class Selected(_TableMessage):
         """Enter (or a double click) on a row; ``position`` is the row's position in the frame."""
 
         def __init__(self, table: FrameTable, position: int) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.position = position
 
-        @property
-        def control(self) -> FrameTable:
-            return self.table
-
-    class Changed(Message):
+    class Changed(_TableMessage):
         """The cursor moved, or the rows shown changed (filter, sort, new frame)."""
 
-        def __init__(self, table: FrameTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> FrameTable:
-            return self.table
-
-    class SortRequested(Message):
+    class SortRequested(_TableMessage):
         """``s``: the screen shows the column picker (it knows which orders mean something there)."""
-
-        def __init__(self, table: FrameTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> FrameTable:
-            return self.table
 
     def __init__(
         self,
@@ -335,7 +323,7 @@ class FrameTable(ScrollView, can_focus=True):
             return view[[c for c in self.export_columns if c in view.columns]]
         labels: dict[str, str] = {}
         for c in self.shown:  # a key shown twice (a number and its bar) is exported once
-            key = c.export_key if c.export_key in view.columns else c.key
+            key = c.export_key if c.export_key and c.export_key in view.columns else c.key
             if key in view.columns and key not in labels:
                 labels[key] = c.label or c.key
         return view[list(labels)].rename(columns=labels)
