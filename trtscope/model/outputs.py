@@ -211,6 +211,17 @@ KERNEL_ROLLUP = TableSpec("kernel_rollup", "Kernel launches grouped by (kernel, 
     Col("share", "float", "total_ms / every kernel's GPU time"),
 ))
 
+KERNEL_TOTALS = TableSpec("kernel_totals", "Kernel launches grouped by kernel name alone (across layers and NVTX "
+                          "ranges), by GPU time; graph-level launches left out.", (
+    Col("kernel", "str", "kernel name"),
+    Col("launches", "int", "launches of this kernel"),
+    Col("total_ms", "float", "their summed GPU time"),
+    Col("mean_us", "float", "total_ms / launches, in µs"),
+    Col("share", "float", "total_ms / every kernel's GPU time"),
+    Col("n_layers", "int", "distinct engine layers (layer names) it ran for"),
+    Col("layer_names", "list[str]", "those layers, by the kernel's GPU time in each, largest first"),
+))
+
 NVTX_RANGES = TableSpec("nvtx_ranges", "NVTX ranges, with what the analysis found them to be.", (
     *(Col(c, "", "as captured or imported (model/tables.py NVTX_RANGE_COLUMNS)") for c in NVTX_RANGE_COLUMNS),
     Col("range_kind", "str", "RangeKind: trtscope (own ranges), tensorrt_layer (names an engine layer), nvtx"),
@@ -253,8 +264,8 @@ LINT_TARGETS = TableSpec("lint_targets", "`trtscope.analysis.lint.findings_for(a
 
 #: Every output table, in the order exports write them.
 TABLES: tuple[TableSpec, ...] = (LAYERS, ONNX_NODES, MAPPING, HOTSPOTS, OP_HOTSPOTS, UNFUSED_HOTSPOTS,
-                                 COVERAGE_BY_OP, REFORMAT_LAYERS, KERNEL_ROLLUP, ITERATIONS, NVML, KERNELS,
-                                 NVTX_RANGES)
+                                 COVERAGE_BY_OP, REFORMAT_LAYERS, KERNEL_ROLLUP, KERNEL_TOTALS, ITERATIONS, NVML,
+                                 KERNELS, NVTX_RANGES)
 BY_NAME = {t.name: t for t in TABLES}
 
 
