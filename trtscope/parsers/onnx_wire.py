@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from trtscope.errors import InputError
-from trtscope.parsers.files import open_input
+from trtscope.parsers.files import open_input, read_input
 
 _CONTROL_FLOW = frozenset({"If", "Loop", "Scan", "SequenceMap"})
 
@@ -466,9 +466,8 @@ def onnx_files_in(directory: str | Path) -> tuple[list[Path], list[Path]]:
     others: list[Path] = []
     for p in entries:
         try:
-            with open(p, "rb") as fh:
-                head = fh.read(16)
-        except OSError:
-            head = b""
+            head = read_input(p, 16)
+        except InputError:
+            head = b""  # the file's own reader says why
         (onnx_files if looks_like_onnx(head) or p.suffix.lower() == ".onnx" else others).append(p)
     return onnx_files, others
