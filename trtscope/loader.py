@@ -164,6 +164,7 @@ def load_artifacts(
         if pending is None or pending.path != onnx_candidates[0]:
             pending = PendingGraph(onnx_candidates[0])
         art.onnx = pending.result()
+        warnings.extend(art.onnx.warnings)
         art.sources.append(SourceFile(str(onnx_candidates[0]), "onnx", f"{len(art.onnx.nodes)} nodes"))
     if notes:
         art.metadata.setdefault("notes", []).extend(notes)
