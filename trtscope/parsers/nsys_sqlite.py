@@ -106,7 +106,7 @@ def looks_like_nsys_export(path: str | Path) -> bool:
         return False
     try:
         return _is_nsys(_schema(conn)[0])
-    except sqlite3.Error:
+    except (sqlite3.Error, UnicodeError):
         return False
     finally:
         conn.close()
@@ -120,21 +120,26 @@ def _lenient_text(raw: bytes) -> str:
 def _connect(p: Path) -> sqlite3.Connection:
     uri = p.resolve().as_uri()
     try:
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
-        conn.text_factory = _lenient_text
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
+        return _try_connect(f"{uri}?mode=ro")
     except sqlite3.OperationalError:
         # a read-only directory can refuse even a read-only open (journal checks); immutable never writes
         try:
-            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
-            conn.text_factory = _lenient_text
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return conn
-        except sqlite3.Error as err:
+            return _try_connect(f"{uri}?immutable=1")
+        except (sqlite3.Error, UnicodeError) as err:
             raise InputError(p, f"cannot open the SQLite file read-only ({err})") from err
-    except sqlite3.DatabaseError as err:
+    except (sqlite3.DatabaseError, UnicodeError) as err:
         raise InputError(p, f"corrupt or unreadable SQLite file ({err})") from err
+
+
+def _try_connect(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        conn.text_factory = _lenient_text
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _open(path: str | Path) -> tuple[Path, sqlite3.Connection]:
@@ -183,8 +188,9 @@ class _Db:
         """StringIds values for a column of ids (None where absent), without a Python loop over rows."""
         if self._strings is None:
             rows = self.conn.execute("SELECT id, value FROM StringIds").fetchall() if self.has("StringIds") else []
-            self._strings = pd.Series([r[1] for r in rows], index=pd.Index([r[0] for r in rows], dtype="int64"),
-                                      dtype=object)
+            rows = [r for r in rows if type(r[0]) is int]  # an id that is not an integer names nothing
+            self._strings = pd.Series(_texts([r[1] for r in rows]),
+                                      index=pd.Index([r[0] for r in rows], dtype="int64"), dtype=object)
             self._strings = self._strings[~self._strings.index.duplicated()]
         codes, valid = ids.to_numpy(dtype=np.int64, na_value=-1), ids.notna().to_numpy()
         pos = self._strings.index.get_indexer(pd.Index(codes))
@@ -234,26 +240,34 @@ class _Db:
                 try:
                     data[name] = _int_array(values)
                 except (TypeError, ValueError, OverflowError) as err:
-                    raise InputError(self.path, f"column {name} holds values that are not integers "
-                                                f"({type(err).__name__}); not a genuine nsys export?") from err
+                    raise InputError(self.path, f"column {name} holds values that are not integers ({err}); not "
+                                                "a genuine nsys export?") from err
             else:
-                data[name] = pd.array(list(values), dtype=object)
+                data[name] = pd.array(_texts(values), dtype=object)
         return pd.DataFrame(data, columns=names)
 
 
+def _texts(values: Sequence[Any]) -> list[Any]:
+    """A text column as str / None: a BLOB or number where nsys writes text is turned into text."""
+    if set(map(type, values)) <= {str, type(None)}:
+        return list(values)
+    return [v if v is None or type(v) is str else _lenient_text(v) if isinstance(v, bytes) else str(v)
+            for v in values]
+
+
 def _int_array(values: Sequence[Any]) -> Any:
-    """int64 when no value is NULL, else a nullable Int64 array; exact either way."""
-    try:
+    """int64 when no value is NULL, else a nullable Int64 array; exact either way. Anything but integers and
+    NULL (text, REAL, BLOB in an INTEGER column) is a TypeError: never truncated or parsed into a number."""
+    kinds = set(map(type, values))
+    if kinds <= {int}:
         return np.array(values, dtype=np.int64)
-    except (TypeError, ValueError, OverflowError):
-        pass
+    if not kinds <= {int, type(None)}:
+        bad = sorted(k.__name__ for k in kinds - {int, type(None)})
+        raise TypeError(f"{', '.join(bad)} values")
     obj = np.array(values, dtype=object)
     missing = np.asarray(pd.isna(obj), dtype=bool)
     obj[missing] = 0
-    try:
-        return pd.arrays.IntegerArray(obj.astype(np.int64), missing)
-    except (TypeError, ValueError, OverflowError):
-        return pd.array(list(values), dtype="Int64")  # e.g. REAL values in an INTEGER column
+    return pd.arrays.IntegerArray(obj.astype(np.int64), missing)
 
 
 def _split_global_tid(gtid: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -515,11 +529,14 @@ def read_report(path: str | Path, *, progress: Callable[[str], None] | None = No
     p, conn = _open(path)
     try:
         with reading(p, "the nsys export"):
-            db = _Db(conn, p)
-            if not _is_nsys(db.tables):
-                raise InputError(p, "a SQLite file, but not an Nsight Systems export (no StringIds and CUPTI/NVTX "
-                                    "tables)")
-            return _read(db, step)
+            try:
+                db = _Db(conn, p)
+                if not _is_nsys(db.tables):
+                    raise InputError(p, "a SQLite file, but not an Nsight Systems export (no StringIds and "
+                                        "CUPTI/NVTX tables)")
+                return _read(db, step)
+            except (sqlite3.DatabaseError, UnicodeError) as err:  # a damaged page met by any query
+                raise InputError(p, f"corrupt or unreadable SQLite file ({err})") from err
     finally:
         conn.close()
 
