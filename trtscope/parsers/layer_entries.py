@@ -73,6 +73,8 @@ def _tensor(t: Any) -> tuple[dict[str, Any] | None, bool]:
         if out.get(k) is not None:
             out[k] = _text(out[k])
             lost = lost or out[k] is None
+    if out.get("Name") is None and "Name" in out:
+        out["Name"] = ""
     for k in _DIM_KEYS:
         if out.get(k) is not None:
             out[k] = _dims(out[k])

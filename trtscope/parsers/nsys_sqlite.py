@@ -360,7 +360,7 @@ def _api_calls(db: _Db) -> pd.DataFrame:
     # a few hundred distinct API names: classify those, not every row
     kinds = {n: "driver" if n.startswith("cu") and not n.startswith("cuda") else "runtime"
              for n in pd.unique(df["name"].dropna())}
-    df["kind"] = df["name"].map(kinds).fillna("runtime")
+    df["kind"] = df["name"].map(kinds).astype(object).fillna("runtime")
     return ensure_columns(df, API_CALL_COLUMNS)[list(API_CALL_COLUMNS)]
 
 

@@ -34,7 +34,7 @@ from trtscope.parsers.logtext import (
 from trtscope.parsers.values import checked, listing, numbers, positive_count
 
 # Numbers as C++ streams print them ("nan", "-nan", "inf" included): no nested quantifiers, so linear.
-_NUM = r"(?:[-+]?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE][-+]?\d{1,4})?|[-+]?(?:nan|inf)(?:\(\w*\))?)"
+_NUM = r"(?:[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)(?:\(\w*\))?)"
 _RECORD_TAIL = re.compile(
     r'"timeMs"\s*:\s*(?P<time>' + _NUM + r')\s*,\s*"averageMs"\s*:\s*(?P<avg>' + _NUM + r')\s*'
     r'(?:,\s*"medianMs"\s*:\s*(?P<median>' + _NUM + r')\s*)?,\s*"percentage"\s*:\s*(?P<pct>' + _NUM + r")\s*\}",
@@ -44,7 +44,7 @@ _RECORD_HEAD = re.compile(r'\{\s*"name"\s*:\s*"')
 _COUNT = re.compile(r'\{\s*"count"\s*:\s*(?P<count>\d{1,20})\s*\}')
 _TABLE_HEADER = re.compile(r"=== Profile \((?P<iters>\d{1,20}) iterations? ?\) ===")
 _ROW = re.compile(
-    r"\s*(?P<time>" + _NUM + r")\s+(?P<avg>" + _NUM + r")\s+(?:(?P<median>" + _NUM + r")\s+)?"
+    r"[ \t]{0,80}(?P<time>" + _NUM + r")\s+(?P<avg>" + _NUM + r")\s+(?:(?P<median>" + _NUM + r")\s+)?"
     r"(?P<pct>" + _NUM + r")\s+(?P<name>\S.*)$",
     re.I,
 )
@@ -184,9 +184,9 @@ def _row_candidates(line: str, shape: tuple[str, ...]) -> Iterator[str]:
     if stripped is not None:
         yield stripped
     yield line
-    for i, c in enumerate(line[:MAX_PREFIX_CHARS]):
-        if c in PREFIX_ENDS:
-            yield line[i + 1 :]
+    for i in range(1, min(len(line), MAX_PREFIX_CHARS)):
+        if line[i - 1] in PREFIX_ENDS and not line[i].isspace():
+            yield line[i:]
 
 
 def _row(line: str, shape: tuple[str, ...], median: bool | None) -> tuple[str, tuple[str | None, ...]] | None:
@@ -231,12 +231,19 @@ def profile_from_log(text: str, source: str | Path, warnings: list[str] | None =
         i += 1
     names: list[str] = []
     values: list[tuple[str | None, ...]] = []
+    total = False
     for raw in lines[i:]:
         row = _row(raw, shape, median)
-        if row is None or row[0] == "Total":
+        if row is None:
+            break
+        if row[0] == "Total":
+            total = True
             break
         names.append(row[0])
         values.append(row[1])
     if not names:
         return None
+    if not total and warnings is not None:
+        warnings.append(f"{source}: the profile table ends after {len(names)} rows without its Total row "
+                        "(a truncated log, or a line trtscope cannot read as a row); using those rows")
     return _profile(names, count, _columns(values), source, warnings)
