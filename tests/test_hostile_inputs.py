@@ -105,6 +105,7 @@ def test_stream_id_beyond_any_stream_is_dropped_with_a_warning(tmp_path: Path) -
     assert s.layer_info is not None
     assert s.layer_info.layers["stream_id"].tolist() == [None, 1]
     assert any(str(p) in w and "'a'" in w for w in s.warnings)
+    assert main(["export", "--layers", str(p), "--format", "parquet", "-o", str(tmp_path / "out")]) == 0
 
 
 def test_fields_of_the_wrong_type_are_dropped_not_crashed_on(tmp_path: Path) -> None:
