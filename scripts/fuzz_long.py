@@ -115,6 +115,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--targets", default=",".join(fuzzing.TARGETS))
     ap.add_argument("--out", type=Path, default=Path("fuzz-failures"))
+    ap.add_argument("--progress", action="store_true", help="progress on stderr even when it is not a terminal")
     args = ap.parse_args()
     targets = [t for t in args.targets.split(",") if t]
     tasks = plan(args.inputs, targets, args.seed)
@@ -126,7 +127,7 @@ def main() -> int:
     start = time.monotonic()
     pending = list(reversed(tasks))
     done = 0
-    tty = sys.stderr.isatty()
+    tty = sys.stderr.isatty() or args.progress
 
     def record(task: tuple[Any, ...], result: dict[str, Any]) -> None:
         nonlocal done
@@ -136,7 +137,9 @@ def main() -> int:
             failures.append({"target": task[0], "seed": task[1], "mutations": list(task[2]), "rng_seed": task[3],
                              **{k: v for k, v in result.items() if k != "rss_kb"}})
         if tty and done % 50 == 0:
-            print(f"\r{done}/{len(tasks)} inputs, {time.monotonic() - start:.0f} s", end="", file=sys.stderr)
+            bad = sum(1 for f in failures if f["kind"] in FAILING)
+            print(f"\r{done}/{len(tasks)} inputs, {bad} failing, {time.monotonic() - start:.0f} s", end="",
+                  file=sys.stderr, flush=True)
 
     for w in workers:
         if pending:

@@ -24,10 +24,12 @@ import math
 import random
 import re
 import shutil
+import signal
 import sqlite3
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,22 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "fixtures"
 OWN = REPO / "fixtures"
+
+@contextmanager
+def no_hang(seconds: int = 60) -> Iterator[None]:
+    """Fails (instead of hanging the suite) if the block does not finish: a guard far beyond any input's
+    needs, not a speed target."""
+    def _raise(_sig: int, _frame: object) -> None:
+        raise TimeoutError(f"no answer within {seconds} s: a hang")
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
 
 # --- prefixes of real loggers (also used by the prefix tests) -------------------------------------------------------
 SEVERITY = {"V": "VERBOSE", "I": "INFO", "W": "WARNING", "E": "ERROR"}

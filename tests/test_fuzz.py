@@ -12,35 +12,17 @@ Crashes inside the analysis of an accepted input and inside the bundle reader ar
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzzing import MUTATIONS, Outcome, run_one, seeds
+from tests.fuzzing import MUTATIONS, Outcome, no_hang, run_one, seeds
 
 #: examples per reader: the whole gate stays around 30 s of CPU
 EXAMPLES = {"layer_info_json": 50, "layer_info_log": 30, "profile_json": 40, "profile_log": 30, "times_json": 40,
             "onnx": 50, "nsys": 40, "bundle": 20}
 #: far beyond what any example needs (a few hundred ms): only a hang trips it
 HANG_GUARD_S = 60
-
-
-@contextmanager
-def _hang_guard(seconds: int) -> Iterator[None]:
-    def _raise(_sig: int, _frame: object) -> None:
-        raise TimeoutError(f"no answer within {seconds} s: a hang")
-
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.mark.parametrize("target", list(EXAMPLES))
@@ -56,7 +38,7 @@ def test_fuzzed_inputs_are_rejected_cleanly_or_read_consistently(target: str) ->
     @given(st.integers(0, len(seed_list) - 1), st.lists(st.sampled_from(names), min_size=1, max_size=3),
            st.integers(0, 2**31 - 1))
     def check(seed_index: int, mutations: list[str], rng_seed: int) -> None:
-        with _hang_guard(HANG_GUARD_S):
+        with no_hang(HANG_GUARD_S):
             out = run_one(target, seed_index, tuple(mutations), rng_seed, seed_list)
         seen.append(out)
         assert out.kind not in ("traceback", "contradictory"), f"{out.kind}: {out.detail}\n{out.reproducer()}"

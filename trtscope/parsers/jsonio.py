@@ -67,34 +67,23 @@ def _bad(s: str) -> bool:
 
 def _replace_surrogates(doc: Any) -> tuple[Any, int]:
     """Replace lone surrogates in every string (keys too), iteratively: no recursion, whatever the depth."""
-    fixed = 0
     if isinstance(doc, str):
         return (_fix(doc), 1) if _bad(doc) else (doc, 0)
+    fixed = 0
     stack: list[Any] = [doc]
     while stack:
         node = stack.pop()
-        if isinstance(node, list):
-            for i, v in enumerate(node):
-                if isinstance(v, str):
-                    if _bad(v):
-                        node[i] = _fix(v)
-                        fixed += 1
-                elif isinstance(v, (list, dict)):
-                    stack.append(v)
-        elif isinstance(node, dict):
-            for k in list(node):
-                v = node[k]
-                if isinstance(k, str) and _bad(k):
-                    del node[k]
-                    k = _fix(k)
-                    node[k] = v
+        if isinstance(node, dict):
+            for k in [k for k in node if _bad(k)]:
+                node[_fix(k)] = node.pop(k)
+                fixed += 1
+        for k, v in list(node.items() if isinstance(node, dict) else enumerate(node)):
+            if isinstance(v, str):
+                if _bad(v):
+                    node[k] = _fix(v)
                     fixed += 1
-                if isinstance(v, str):
-                    if _bad(v):
-                        node[k] = _fix(v)
-                        fixed += 1
-                elif isinstance(v, (list, dict)):
-                    stack.append(v)
+            elif isinstance(v, (list, dict)):
+                stack.append(v)
     return doc, fixed
 
 

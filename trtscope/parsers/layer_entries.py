@@ -8,6 +8,7 @@ a name or a 20-digit stream id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,18 +69,21 @@ def _tensor(t: Any) -> tuple[dict[str, Any] | None, bool]:
     if _tensor_ok(t):
         return t, False
     out = dict(t)
-    lost = False
-    for k in _TENSOR_TEXT:
-        if out.get(k) is not None:
-            out[k] = _text(out[k])
-            lost = lost or out[k] is None
+    lost = _coerce(out, _TENSOR_TEXT, _text)
     if out.get("Name") is None and "Name" in out:
         out["Name"] = ""
-    for k in _DIM_KEYS:
-        if out.get(k) is not None:
-            out[k] = _dims(out[k])
-            lost = lost or out[k] is None
+    lost = _coerce(out, _DIM_KEYS, _dims) or lost
     return out, lost
+
+
+def _coerce(d: dict[str, Any], keys: tuple[str, ...], convert: Callable[[Any], Any]) -> bool:
+    """Convert ``d``'s values under ``keys`` in place; True when a value had to be dropped (became None)."""
+    lost = False
+    for k in keys:
+        if d.get(k) is not None:
+            d[k] = convert(d[k])
+            lost = lost or d[k] is None
+    return lost
 
 
 def _entry_ok(e: dict[str, Any]) -> bool:
@@ -107,11 +111,7 @@ def _normalise(entry: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     if _entry_ok(entry):
         return entry, False
     e = dict(entry)
-    dropped = False
-    for k in _TEXT_KEYS:
-        if e.get(k) is not None:
-            e[k] = _text(e[k])
-            dropped = dropped or e[k] is None
+    dropped = _coerce(e, _TEXT_KEYS, _text)
     if "Metadata" in e and not isinstance(e["Metadata"], str):
         dropped = dropped or e["Metadata"] is not None
         e["Metadata"] = None
