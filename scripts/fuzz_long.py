@@ -128,6 +128,9 @@ def main() -> int:
     pending = list(reversed(tasks))
     done = 0
     tty = sys.stderr.isatty() or args.progress
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / "failures.jsonl"
+    log.write_text("")
 
     def record(task: tuple[Any, ...], result: dict[str, Any]) -> None:
         nonlocal done
@@ -136,6 +139,8 @@ def main() -> int:
         if result["kind"] not in ("rejected", "accepted"):
             failures.append({"target": task[0], "seed": task[1], "mutations": list(task[2]), "rng_seed": task[3],
                              **{k: v for k, v in result.items() if k != "rss_kb"}})
+            with open(log, "a", encoding="utf-8") as fh:  # written as they come: a long run can be watched
+                fh.write(json.dumps(failures[-1], ensure_ascii=True) + "\n")
         if tty and done % 50 == 0:
             bad = sum(1 for f in failures if f["kind"] in FAILING)
             print(f"\r{done}/{len(tasks)} inputs, {bad} failing, {time.monotonic() - start:.0f} s", end="",
@@ -187,11 +192,6 @@ def main() -> int:
     print(f"wall {wall:.0f} s with {args.workers} workers; per-input timeout {args.timeout:.0f} s; address-space "
           f"limit {args.mem_mb} MiB per worker; peak RSS of a worker {peak_kb / 1024:.0f} MiB")
     if failures:
-        args.out.mkdir(parents=True, exist_ok=True)
-        log = args.out / "failures.jsonl"
-        with open(log, "w", encoding="utf-8") as fh:
-            for f in failures:
-                fh.write(json.dumps(f, ensure_ascii=True) + "\n")
         kinds = Counter((f["kind"], f["detail"][:150]) for f in failures if f["kind"] != "boundary")
         for (kind, detail), n in kinds.most_common(25):
             print(f"  {n:5d} {kind}: {detail}")

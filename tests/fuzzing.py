@@ -558,10 +558,9 @@ def run_one(target: str, seed_index: int, mutations: tuple[str, ...], rng_seed: 
             out.kind = "bundle_crash" if where.startswith("bundle/") else "traceback"
             out.detail = f"{type(err).__name__}: {str(err)[:300]} <- {where}"
             return out
+        problems = check_artifacts(art)  # the harness's own checks: an error there fails loudly
         try:
-            problems = check_artifacts(art)
             result = analyze(art)
-            problems += check_analysis(result)
         except InputError as err:
             out.kind, out.detail = "rejected", str(err)
             return out
@@ -569,6 +568,7 @@ def run_one(target: str, seed_index: int, mutations: tuple[str, ...], rng_seed: 
             out.kind = "analysis_crash"
             out.detail = f"{type(err).__name__}: {str(err)[:300]} <- {_where(err)}"
             return out
+        problems += check_analysis(result)
         if problems:
             out.kind, out.detail = "contradictory", "; ".join(problems[:5])
     return out
@@ -667,22 +667,25 @@ def check_analysis(a: Any) -> list[str]:
         s = pd.to_numeric(a.op_hotspots["share"], errors="coerce").dropna()
         if len(s) and ((s < 0).any() or s.sum() > 1 + 1e-6):
             problems.append("op-type shares negative or summing above 1")
-    total = a.summary.get("total_ms")
+    from trtscope.model.summary import as_dict
+
+    summary = a.summary if isinstance(a.summary, dict) else as_dict(a.summary)
+    total = summary.get("total_ms")
     timed = "mean_ms" in layers and layers["mean_ms"].notna().any()
     if timed and total is None:
         problems.append("total_ms is null while layers have times")
     if total is not None and (not math.isfinite(total) or total < 0):
         problems.append(f"total_ms {total}")
-    iters = a.summary.get("profile_iterations")
+    iters = summary.get("profile_iterations")
     if iters is not None and not iters > 0:
         problems.append(f"profile_iterations {iters}")
-    e2e = a.summary.get("end_to_end") or {}
+    e2e = summary.get("end_to_end") or {}
     for key in ("latency", "compute"):
         st = e2e.get(key) or {}
         for k, v in st.items():
             if isinstance(v, float) and (not math.isfinite(v) or v < 0):
                 problems.append(f"end_to_end {key} {k} = {v}")
-    ks = a.summary.get("kernels") or {}
+    ks = summary.get("kernels") or {}
     g = ks.get("gpu_ms")
     if g is not None and (not math.isfinite(g) or g < 0):
         problems.append(f"kernel gpu_ms {g}")
