@@ -447,7 +447,7 @@ def m_sqlite(data: bytes, rng: random.Random) -> bytes:
                     conn.execute(f'UPDATE "{t}" SET "start" = "end", "end" = "start"')
             conn.commit()
             conn.close()
-        except sqlite3.Error:
+        except (sqlite3.Error, UnicodeError):  # a scrambled schema the edit itself cannot read: keep the bytes
             return data
         return p.read_bytes()
 
