@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from trtscope.analysis.session import Analysis
 
 
@@ -51,6 +51,8 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
 
 
 def stderr_console() -> Console:
+    from rich.console import Console  # (imported when a console is wanted: `report --json` never needs one)
+
     return Console(stderr=True)
 
 
