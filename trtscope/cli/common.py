@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from trtscope.analysis.session import Analysis
+    from trtscope.model.artifacts import Artifacts
 
 
 def add_command(subparsers: Any, name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
@@ -57,7 +58,7 @@ def stderr_console() -> Console:
 
 
 @contextmanager
-def progress_status(enabled: bool) -> Iterator[object]:
+def progress_status(enabled: bool) -> Iterator[Callable[[str], None] | None]:
     """A spinner on stderr while artifacts load (only on a terminal); yields a callback for messages."""
     if not enabled or not sys.stderr.isatty():
         yield None
@@ -91,14 +92,16 @@ def prefetch_onnx(args: argparse.Namespace, edges: bool = False) -> None:
         return
 
 
-def load_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Analysis:
-    """Load what the input options name. ``onnx_edges``: the command walks the ONNX graph's edges, so the
-    worker that reads the graph reads them too (in parallel with the rest of the loading)."""
+def artifacts_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Artifacts:
+    """Read and check what the input options name (a bad input raises its one-line error here), without
+    analysing it. ``onnx_edges``: the command walks the ONNX graph's edges, so the worker that reads the graph
+    reads them too (in parallel with the rest of the loading)."""
     prefetch_onnx(args, onnx_edges)
-    from trtscope.loader import load
+    from trtscope.gcpause import collector_paused
+    from trtscope.loader import load_artifacts
 
-    with progress_status(True) as progress:
-        return load(
+    with progress_status(True) as progress, collector_paused():
+        return load_artifacts(
             args.path,
             layers=args.layers,
             profile=args.profile,
@@ -106,5 +109,14 @@ def load_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Analys
             onnx=args.onnx,
             example=args.example,
             progress=progress,
-            attribution=getattr(args, "attribution", "anchor"),
         )
+
+
+def load_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Analysis:
+    """Load and analyse what the input options name (see :func:`artifacts_from_args`)."""
+    art = artifacts_from_args(args, onnx_edges)
+    from trtscope.analysis.session import analyze
+    from trtscope.gcpause import collector_paused
+
+    with collector_paused():
+        return analyze(art, attribution=getattr(args, "attribution", "anchor"))

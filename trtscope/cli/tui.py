@@ -2,8 +2,9 @@
 
 The cheap checks come first: a second input path and the lack of an interactive terminal are reported before
 anything is loaded (a 20,000-layer input takes seconds to load; a pipe should not wait for that). Inputs are
-then loaded and checked before the UI starts, so a missing or bad input prints the same one-line error as
-``trtscope report`` and the terminal is never switched to the UI for nothing.
+then read and checked before the UI starts, so a missing or bad input prints the same one-line error as
+``trtscope report`` and the terminal is never switched to the UI for nothing; the analysis itself runs in the
+UI's worker thread behind a loading Overview.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from trtscope.cli.common import add_command, add_input_options, load_from_args
+from trtscope.cli.common import add_command, add_input_options, artifacts_from_args
 from trtscope.errors import MissingDependencyError, TrtscopeError
 
 EPILOG = """examples:
@@ -58,10 +59,14 @@ def run(args: argparse.Namespace) -> int:
     if not interactive():  # before loading: a pipe gets its answer at once
         raise TrtscopeError("the terminal UI needs an interactive terminal (stdin and stdout); "
                             "use `trtscope report` (or --json) for output to a pipe or file")
-    analysis = load_from_args(args)  # raises TrtscopeError (one line, exit 2) before any UI
+    art = artifacts_from_args(args)  # read and checked: a bad input is one line (exit 2) before any UI
     try:
-        from trtscope.views.tui.app import TrtscopeApp
+        from trtscope.views.tui.app import PendingAnalysis, TrtscopeApp
     except ImportError as err:  # textual is a dependency, but a broken install should still say so
         raise MissingDependencyError("textual", f"pip install 'textual>=0.80' ({err})") from err
-    TrtscopeApp(analysis, source=describe_input(args)).run()
+    # The Overview paints with what the inputs hold while the analysis runs in a worker thread.
+    app = TrtscopeApp(PendingAnalysis(art, attribution=args.attribution), source=describe_input(args))
+    app.run()
+    if app.failure is not None:  # raised by the analysis, reported now that the terminal is back
+        raise app.failure
     return 0

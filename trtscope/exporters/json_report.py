@@ -162,8 +162,11 @@ def report_json(a: Analysis, top: int = 10) -> str:
     JSON writer, which is several times faster for 20,000 records."""
     head = dumps(report_document(a, top, include_layers=False))
     cols = [c for c in LAYER_FIELDS if c in a.layers.columns]
-    layers = a.layers[cols].copy()
-    layers["onnx_nodes"] = [list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in layers["onnx_nodes"]]
+    layers = a.layers[cols]
+    nodes = layers["onnx_nodes"].tolist()
+    if set(map(type, nodes)) != {list}:  # (the analysis gives lists; anything else becomes one, None -> [])
+        nodes = [list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in nodes]
+        layers = layers.assign(onnx_nodes=pd.Series(nodes, dtype=object, index=layers.index))
     body = layers.to_json(orient="records", force_ascii=False, double_precision=15)
     return head[:-1] + ',"layers":' + body + "}"
 

@@ -4,7 +4,11 @@ help, the command palette, theme, quit.
 
 Screens never call the App: they post messages (``messages.py``) that the handlers below act on, and the App
 hands a jump to the target screen through the small protocol every screen has (``BaseScreen.apply_jump``,
-``snapshot``/``restore``, ``current_row``, ``export_target``)."""
+``snapshot``/``restore``, ``current_row``, ``export_target``).
+
+Given a :class:`PendingAnalysis` (inputs already read and checked), the App paints a loading Overview first and
+analyses in a worker thread, then opens the real screens: on a 20,000-layer engine the first frame comes
+before the analysis, not after it."""
 
 from __future__ import annotations
 
@@ -17,10 +21,13 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 
-from trtscope.analysis.session import Analysis
+from trtscope.analysis.session import Analysis, InputFacts, analyze, input_facts
 from trtscope.atomic import atomic_write
 from trtscope.errors import TrtscopeError
+from trtscope.gcpause import collector_paused
+from trtscope.model.artifacts import Artifacts
 from trtscope.views.tui.commands import TrtscopeCommands
 from trtscope.views.tui.messages import GoBack, JumpTo, OpenLayer
 from trtscope.views.tui.screens.base import BaseScreen
@@ -32,6 +39,7 @@ from trtscope.views.tui.screens.help import HelpScreen
 from trtscope.views.tui.screens.hotspots import HotspotsScreen
 from trtscope.views.tui.screens.kernels import KernelsScreen
 from trtscope.views.tui.screens.layers import LayersScreen
+from trtscope.views.tui.screens.loading import LoadingScreen
 from trtscope.views.tui.screens.overview import OverviewScreen
 from trtscope.views.tui.screens.timeline import TimelineScreen
 from trtscope.views.tui.widgets.nav import SCREENS
@@ -47,6 +55,27 @@ class Location:
     depth: int
     state: Any
     layer: int | None = None  # the layer detail on top, re-opened if a jump closed it meanwhile
+
+
+@dataclass(frozen=True)
+class PendingAnalysis:
+    """Inputs read and checked (so a bad one was reported before the UI started), not yet analysed."""
+
+    artifacts: Artifacts
+    attribution: str = "anchor"
+
+    @property
+    def facts(self) -> InputFacts:
+        return input_facts(self.artifacts)
+
+
+class AnalysisReady(Message):
+    """The worker's analysis (or the error it raised), handed to the App's thread."""
+
+    def __init__(self, analysis: Analysis | None, error: BaseException | None = None) -> None:
+        super().__init__()
+        self.analysis = analysis
+        self.error = error
 
 
 def clipboard_file() -> Path:
@@ -84,18 +113,29 @@ class TrtscopeApp(App[None]):
         Binding("q", "quit", "Quit", show=True),
     ]
 
-    def __init__(self, analysis: Analysis, source: str = "", start: str = "overview") -> None:
+    def __init__(self, analysis: Analysis | PendingAnalysis, source: str = "", start: str = "overview") -> None:
         super().__init__()
-        self.analysis = analysis
         self.source = source
         self.start = start
-        self.available_modes = {m for _, m, _ in SCREENS if not self.missing(m)}
+        self.pending = analysis if isinstance(analysis, PendingAnalysis) else None
+        #: what the analysis worker raised (the caller reports it once the terminal is restored)
+        self.failure: BaseException | None = None
+        self.available_modes: set[str] = set()
+        if not isinstance(analysis, PendingAnalysis):
+            self._take(analysis)
         self.history: list[Location] = []
         self.last_export: str | None = None
         self.last_copy: str | None = None
 
+    def _take(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.pending = None
+        self.available_modes = {m for _, m, _ in SCREENS if not self.missing(m)}
+
     def missing(self, mode: str) -> str:
         """Why ``mode`` has nothing to show for this input ("" when it has)."""
+        if self.pending is not None:
+            return "still analysing the input (this screen opens when the analysis is done)"
         a = self.analysis
         no_layers = "no engine layers (give the layer information: --layers, or a profile)"
         if mode in ("layers", "hotspots") and not a.has_layers:
@@ -112,6 +152,30 @@ class TrtscopeApp(App[None]):
         return ""
 
     def on_mount(self) -> None:
+        if self.pending is None:
+            self.switch_mode(self.start if self.start in self.available_modes else "overview")
+            return
+        self.push_screen(LoadingScreen(self.pending.facts, self.source))
+        self.call_after_refresh(self.run_worker, self._analyse, thread=True, exit_on_error=False, name="analysis")
+
+    def _analyse(self) -> None:  # in a worker thread
+        pending = self.pending
+        assert pending is not None
+        try:
+            with collector_paused():
+                a = analyze(pending.artifacts, attribution=pending.attribution)
+        except BaseException as err:  # reported by the caller after the UI has given the terminal back
+            self.post_message(AnalysisReady(None, err))
+            return
+        self.post_message(AnalysisReady(a))
+
+    @on(AnalysisReady)
+    def _analysis_ready(self, message: AnalysisReady) -> None:
+        if message.analysis is None:
+            self.failure = message.error
+            self.exit()
+            return
+        self._take(message.analysis)
         self.switch_mode(self.start if self.start in self.available_modes else "overview")
 
     # -- where we are, and the back key ----------------------------------------------------------------------
@@ -239,6 +303,9 @@ class TrtscopeApp(App[None]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_export(self) -> None:
+        if self.pending is not None:
+            self.notify("nothing to export yet: the analysis is still running", markup=False)
+            return
         screen = self.screen
         table = screen.export_target() if isinstance(screen, BaseScreen) else None
         frame = table.export_frame() if table is not None else None
