@@ -92,31 +92,28 @@ def prefetch_onnx(args: argparse.Namespace, edges: bool = False) -> None:
         return
 
 
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    return {"layers": args.layers, "profile": args.profile, "times": args.times, "onnx": args.onnx,
+            "example": args.example}
+
+
 def artifacts_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Artifacts:
     """Read and check what the input options name (a bad input raises its one-line error here), without
-    analysing it. ``onnx_edges``: the command walks the ONNX graph's edges, so the worker that reads the graph
-    reads them too (in parallel with the rest of the loading)."""
+    analysing it (see :func:`load_from_args`)."""
     prefetch_onnx(args, onnx_edges)
     from trtscope.gcpause import collector_paused
     from trtscope.loader import load_artifacts
 
     with progress_status(True) as progress, collector_paused():
-        return load_artifacts(
-            args.path,
-            layers=args.layers,
-            profile=args.profile,
-            times=args.times,
-            onnx=args.onnx,
-            example=args.example,
-            progress=progress,
-        )
+        return load_artifacts(args.path, progress=progress, **_inputs(args))
 
 
 def load_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Analysis:
-    """Load and analyse what the input options name (see :func:`artifacts_from_args`)."""
-    art = artifacts_from_args(args, onnx_edges)
-    from trtscope.analysis.session import analyze
-    from trtscope.gcpause import collector_paused
+    """Load and analyse what the input options name. ``onnx_edges``: the command walks the ONNX graph's edges,
+    so the worker that reads the graph reads them too (in parallel with the rest of the loading)."""
+    prefetch_onnx(args, onnx_edges)
+    from trtscope.loader import load
 
-    with collector_paused():
-        return analyze(art, attribution=getattr(args, "attribution", "anchor"))
+    with progress_status(True) as progress:
+        return load(args.path, progress=progress, attribution=getattr(args, "attribution", "anchor"),
+                    **_inputs(args))
