@@ -59,7 +59,13 @@ def run(args: argparse.Namespace) -> int:
     if not interactive():  # before loading: a pipe gets its answer at once
         raise TrtscopeError("the terminal UI needs an interactive terminal (stdin and stdout); "
                             "use `trtscope report` (or --json) for output to a pipe or file")
-    art = artifacts_from_args(args)  # read and checked: a bad input is one line (exit 2) before any UI
+    import gc
+
+    from trtscope.gcpause import collector_paused
+
+    with collector_paused():
+        art = artifacts_from_args(args)  # read and checked: a bad input is one line (exit 2) before any UI
+        gc.freeze()  # they live as long as the UI: out of the collector's sight (see gcpause)
     try:
         from trtscope.views.tui.app import PendingAnalysis, TrtscopeApp
     except ImportError as err:  # textual is a dependency, but a broken install should still say so

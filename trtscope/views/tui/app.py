@@ -12,6 +12,7 @@ before the analysis, not after it."""
 
 from __future__ import annotations
 
+import gc
 import getpass
 import tempfile
 from dataclasses import dataclass
@@ -164,6 +165,9 @@ class TrtscopeApp(App[None]):
         try:
             with collector_paused():
                 a = analyze(pending.artifacts, attribution=pending.attribution)
+                # the inputs and the analysis live as long as the UI: out of the collector's sight, so its
+                # collections while the UI runs stay small
+                gc.freeze()
         except BaseException as err:  # reported by the caller after the UI has given the terminal back
             self.post_message(AnalysisReady(None, err))
             return
