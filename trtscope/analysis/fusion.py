@@ -9,6 +9,7 @@ ONNX graph: exact; without it: pieces that are neither weights nor TensorRT help
 
 from __future__ import annotations
 
+from collections import ChainMap
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -177,7 +178,7 @@ def _all_layer_nodes(
         # layer is in the plain form (no stray marker or separator inside an entry).
         if big.count(_META_PREFIX) == len(parts) and big.count("\x1f") == len(parts) - 1:
             ends = np.cumsum([m.count("\x1f") + 1 for m in fast]).tolist()  # type: ignore[union-attr]
-            nodes_of = [parts[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+            nodes_of = [parts[a:b] for a, b in zip([0, *ends][:-1], ends, strict=True)]
             if any(len(set(x)) < len(x) for x in nodes_of if len(x) > 1):
                 nodes_of = [list(dict.fromkeys(x)) for x in nodes_of]
         else:
@@ -261,8 +262,9 @@ def analyze_fusion(
 
     # Nodes are numbered once, by their index in the ONNX graph (names the graph lacks are numbered after it),
     # so every later per-node step works on arrays instead of hashing 100,000 names again.
-    node_id: dict[str, int] = dict(graph.index) if graph is not None else {}
-    n_graph = len(node_id)
+    index: dict[str, int] = graph.index if graph is not None else {}
+    n_graph = len(index)
+    extra_id: dict[str, int] = {}  # names the graph lacks -> their numbers (the graph's index is not copied)
     extra_names: list[str] = []
     names = layers["name"].tolist()
     mds = [m if isinstance(m, str) else None for m in layers["metadata"].tolist()]
@@ -278,21 +280,22 @@ def analyze_fusion(
            for o, rt, t in zip(origins, targets, ltypes, strict=True)]
     carrier = [t in _QDQ_CARRIER_TYPES for t in ltypes]  # a LayerType that makes an all-Q/DQ layer a Q/DQ layer
     flat = list(chain.from_iterable(node_lists))
-    map_node: list[Any] = list(map(node_id.get, flat))
+    map_node: list[Any] = list(map(index.get, flat))
     if None in map_node:  # names the graph lacks: numbered after it, in order of first mention
         for k, (n, j) in enumerate(zip(flat, map_node, strict=True)):
             if j is None:
-                j = node_id.get(n)
+                j = extra_id.get(n)
                 if j is None:
-                    j = node_id[n] = n_graph + len(extra_names)
+                    j = extra_id[n] = n_graph + len(extra_names)
                     extra_names.append(n)
                 map_node[k] = j
+    del flat
 
     # Nodes the builder listed for a Myelin region but no layer names are numbered too (they may be absorbed).
     for listed in foreign.values():
         for n in listed:
-            if n not in node_id:
-                node_id[n] = n_graph + len(extra_names)
+            if n not in index and n not in extra_id:
+                extra_id[n] = n_graph + len(extra_names)
                 extra_names.append(n)
 
     if graph is not None and graph.unmatched > graph.matched:
@@ -352,8 +355,13 @@ def analyze_fusion(
         layers_of.append(grouped[start:end])
         start = end
 
-    absorbed = absorbed_nodes(n_graph, node_id, (flags & _LIVE) != 0, nodes_df["node_class"].tolist(), row_layer,
-                              node_ix, regions, foreign)
+    absorbed = absorbed_nodes(n_graph, ChainMap(extra_id, index), (flags & _LIVE) != 0,
+                              nodes_df["node_class"].tolist(), row_layer, node_ix, regions, foreign)
+    # Each layer's node names as the node table's own strings (equal to the ones split from Metadata, which
+    # are then freed: on a 50,000-layer engine that is a copy of every node name less to hold).
+    ends = np.cumsum(counts).tolist()
+    canonical = node_names[node_ix].tolist()
+    node_lists = [canonical[a:b] for a, b in zip([0, *ends][:-1], ends, strict=True)]
     _statuses(nodes_df, flags, layers_of, absorbed)
     idx = layers.index
     new_columns = pd.DataFrame(

@@ -44,9 +44,11 @@ def _report(args: argparse.Namespace) -> int:
 
     RETAINED.append(analysis)  # freed by the process's end, not one object at a time (see main.entry)
     if args.json:
-        from trtscope.exporters.json_report import report_json
+        from trtscope.exporters.json_report import report_json_parts
 
-        sys.stdout.write(report_json(analysis, top=args.top) + "\n")
+        for part in report_json_parts(analysis, top=args.top):
+            sys.stdout.write(part)
+        sys.stdout.write("\n")
         return 0
     from rich.console import Console
 
