@@ -305,7 +305,8 @@ def analyze_fusion(
         )
     nodes_df = _node_table(onnx, extra_names, op_of, warnings)
     n_nodes = len(nodes_df)
-    node_class = nodes_df["node_class"].map(_CLASS_CODES).to_numpy(dtype=np.int64)
+    node_class = np.fromiter(map(_CLASS_CODES.__getitem__, nodes_df["node_class"].tolist()), dtype=np.int64,
+                             count=len(nodes_df))
 
     # Per mapping row, then per layer, then per node: arrays from here on.
     n_layers = len(node_lists)
@@ -349,11 +350,8 @@ def analyze_fusion(
 
     per_node = np.bincount(node_ix, minlength=n_nodes)
     grouped = row_layer[np.argsort(node_ix, kind="stable")].tolist()
-    layers_of: list[list[int]] = []
-    start = 0
-    for end in np.cumsum(per_node).tolist():
-        layers_of.append(grouped[start:end])
-        start = end
+    node_ends = np.cumsum(per_node).tolist()
+    layers_of = [grouped[a:b] for a, b in zip([0, *node_ends][:-1], node_ends, strict=True)]
 
     absorbed = absorbed_nodes(n_graph, ChainMap(extra_id, index), (flags & _LIVE) != 0,
                               nodes_df["node_class"].tolist(), row_layer, node_ix, regions, foreign)
