@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import gc
 import getpass
+import importlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import App
@@ -32,18 +34,43 @@ from trtscope.model.artifacts import Artifacts
 from trtscope.views.tui.commands import TrtscopeCommands
 from trtscope.views.tui.messages import GoBack, JumpTo, OpenLayer
 from trtscope.views.tui.screens.base import BaseScreen
-from trtscope.views.tui.screens.copy import ROLES, CopyScreen
-from trtscope.views.tui.screens.detail import LayerDetailScreen
-from trtscope.views.tui.screens.export import ExportScreen, choices
-from trtscope.views.tui.screens.fusion import FusionScreen
-from trtscope.views.tui.screens.help import HelpScreen
-from trtscope.views.tui.screens.hotspots import HotspotsScreen
-from trtscope.views.tui.screens.kernels import KernelsScreen
-from trtscope.views.tui.screens.layers import LayersScreen
 from trtscope.views.tui.screens.loading import LoadingScreen
-from trtscope.views.tui.screens.overview import OverviewScreen
-from trtscope.views.tui.screens.timeline import TimelineScreen
 from trtscope.views.tui.widgets.nav import SCREENS
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+#: mode -> (module under views/tui/screens, class): imported when first shown (or, behind the loading screen,
+#: while the analysis runs), so the first frame does not wait for every screen's code.
+MODE_SCREENS: dict[str, tuple[str, str]] = {
+    "overview": ("overview", "OverviewScreen"),
+    "layers": ("layers", "LayersScreen"),
+    "fusion": ("fusion", "FusionScreen"),
+    "hotspots": ("hotspots", "HotspotsScreen"),
+    "kernels": ("kernels", "KernelsScreen"),
+    "timeline": ("timeline", "TimelineScreen"),
+}
+#: the other screens the App opens itself (detail, copy, export, help)
+_MORE_SCREENS = ("detail", "copy", "export", "help")
+
+
+def _screen_module(name: str) -> Any:
+    return importlib.import_module(f"trtscope.views.tui.screens.{name}")
+
+
+def _mode_screen(mode: str) -> Callable[[], Screen]:
+    def make() -> Screen:
+        module, cls = MODE_SCREENS[mode]
+        screen: Screen = getattr(_screen_module(module), cls)()
+        return screen
+
+    return make
+
+
+def import_screens() -> None:
+    """Import every screen's module now (a worker does this behind the loading screen)."""
+    for name in (*(m for m, _ in MODE_SCREENS.values()), *_MORE_SCREENS):
+        _screen_module(name)
 
 HISTORY = 100  # jumps remembered for the back key
 
@@ -95,14 +122,7 @@ class TrtscopeApp(App[None]):
     TITLE = "trtscope"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {TrtscopeCommands}
-    MODES: ClassVar[dict[str, type[BaseScreen]]] = {  # type: ignore[assignment]
-        "overview": OverviewScreen,
-        "layers": LayersScreen,
-        "fusion": FusionScreen,
-        "hotspots": HotspotsScreen,
-        "kernels": KernelsScreen,
-        "timeline": TimelineScreen,
-    }
+    MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {m: _mode_screen(m) for m in MODE_SCREENS}
     BINDINGS: ClassVar[list[BindingType]] = [
         *[Binding(key, f"show('{mode}')", f"Go to {label}", show=False) for key, mode, label in SCREENS],
         Binding("question_mark", "help", "Help", show=True),
@@ -165,6 +185,7 @@ class TrtscopeApp(App[None]):
         try:
             with collector_paused():
                 a = analyze(pending.artifacts, attribution=pending.attribution)
+                import_screens()  # (behind the loading screen: the switch to the Overview is then instant)
                 # the inputs and the analysis live as long as the UI: out of the collector's sight, so its
                 # collections while the UI runs stay small
                 gc.freeze()
@@ -190,6 +211,8 @@ class TrtscopeApp(App[None]):
     def here(self) -> Location:
         base = self._base()
         top = self.screen_stack[-1] if self.screen_stack else None
+        from trtscope.views.tui.screens.detail import LayerDetailScreen
+
         layer = top.index if isinstance(top, LayerDetailScreen) else None
         return Location(self.current_mode, len(self.screen_stack), base.snapshot() if base else None, layer)
 
@@ -214,6 +237,8 @@ class TrtscopeApp(App[None]):
             if base is not None and loc.state is not None:
                 base.restore(loc.state)
             if loc.layer is not None and len(self.screen_stack) < loc.depth:
+                from trtscope.views.tui.screens.detail import LayerDetailScreen
+
                 self.push_screen(LayerDetailScreen(loc.layer, mode=loc.mode))
             return
         if len(self.screen_stack) > 1:  # nothing remembered: at least close a detail
@@ -238,6 +263,8 @@ class TrtscopeApp(App[None]):
     @on(OpenLayer)
     def _open_layer(self, message: OpenLayer) -> None:
         """The detail of a layer, over the screen it was opened from."""
+        from trtscope.views.tui.screens.detail import LayerDetailScreen
+
         self.remember()
         self.push_screen(LayerDetailScreen(message.index, node=message.node, mode=self.current_mode))
 
@@ -262,9 +289,13 @@ class TrtscopeApp(App[None]):
         row = screen.current_row() if isinstance(screen, BaseScreen) else None
         if row is None:
             return {}
+        from trtscope.views.tui.screens.copy import ROLES
+
         return {role: v for role in ROLES if (v := row.get(role))}
 
     def action_copy(self, role: str) -> None:
+        from trtscope.views.tui.screens.copy import ROLES
+
         values = self._row_values()
         if role not in values:
             self.notify(f"nothing to copy: no {ROLES[role]} on this row", markup=False)
@@ -272,6 +303,8 @@ class TrtscopeApp(App[None]):
         self.copy_text(values[role], ROLES[role])
 
     def action_copy_menu(self) -> None:
+        from trtscope.views.tui.screens.copy import ROLES, CopyScreen
+
         values = self._row_values()
         if not values:
             self.notify("nothing to copy here: put the cursor on a row of a table", markup=False)
@@ -298,6 +331,8 @@ class TrtscopeApp(App[None]):
 
     # -- keys that work everywhere -------------------------------------------------------------------------
     def action_help(self) -> None:
+        from trtscope.views.tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return
@@ -310,6 +345,8 @@ class TrtscopeApp(App[None]):
         if self.pending is not None:
             self.notify("nothing to export yet: the analysis is still running", markup=False)
             return
+        from trtscope.views.tui.screens.export import ExportScreen, choices
+
         screen = self.screen
         table = screen.export_target() if isinstance(screen, BaseScreen) else None
         frame = table.export_frame() if table is not None else None
