@@ -32,6 +32,7 @@ from trtscope.views.tui.screens.help import HelpScreen
 from trtscope.views.tui.screens.hotspots import HotspotsScreen
 from trtscope.views.tui.screens.kernels import KernelsScreen
 from trtscope.views.tui.screens.layers import LayersScreen
+from trtscope.views.tui.screens.lint import LintScreen
 from trtscope.views.tui.screens.overview import OverviewScreen
 from trtscope.views.tui.screens.timeline import TimelineScreen
 from trtscope.views.tui.widgets.nav import SCREENS
@@ -72,6 +73,7 @@ class TrtscopeApp(App[None]):
         "hotspots": HotspotsScreen,
         "kernels": KernelsScreen,
         "timeline": TimelineScreen,
+        "lint": LintScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         *[Binding(key, f"show('{mode}')", f"Go to {label}", show=False) for key, mode, label in SCREENS],
@@ -98,7 +100,7 @@ class TrtscopeApp(App[None]):
         """Why ``mode`` has nothing to show for this input ("" when it has)."""
         a = self.analysis
         no_layers = "no engine layers (give the layer information: --layers, or a profile)"
-        if mode in ("layers", "hotspots") and not a.has_layers:
+        if mode in ("layers", "hotspots", "lint") and not a.has_layers:
             return no_layers
         if mode == "fusion":
             if not a.has_layers:

@@ -193,3 +193,17 @@ NVML_COLUMNS = [
     Column("timestamp_ns", "timestamp ns", fmt=int_cell, right=True),
 ]
 
+
+# --- lint findings (worst first: the finding number is the severity-then-time order) ------------------------
+LINT_COLUMNS = [
+    Column("finding", "#", fmt=int_cell, right=True, descending_first=False, core=True, frozen=True,
+           hide_empty=False),
+    Column("severity", "severity", max_width=8, core=True, hide_empty=False, sort_key="finding"),
+    Column("rule", "rule", max_width=6, core=True, hide_empty=False),
+    Column("ms", "ms", fmt=ms_cell, right=True, core=True),
+    Column("share", "share", fmt=share_cell, right=True, core=True),
+    Column("title", "finding", flex=True, min_width=20, max_width=140, hide_empty=False),
+    Column("n_layers", "layers", fmt=int_cell, right=True),
+    Column("layer_name", "first layer", max_width=48, shorten="name"),
+    Column("nodes_text", "ONNX nodes", max_width=40, shorten="name", export_key="onnx_nodes"),
+]

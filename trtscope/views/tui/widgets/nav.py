@@ -13,6 +13,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("4", "hotspots", "Hotspots"),
     ("5", "kernels", "Kernels"),
     ("6", "timeline", "Timeline"),
+    ("7", "lint", "Lint"),
 )
 
 
