@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "fusion coverage and hotspots as a console report (or --json)"),
     "tui": ("tui", "browse layers, fusion groups, hotspots and GPU activity in a terminal UI"),
     "profile": ("profile", "build or load an engine on this GPU, time it and write a capture bundle"),
+    "diff": ("diff", "compare two engines of one model node by node (fusion, precision, reformats, time), CI gate"),
     "export": ("export", "export tables (CSV/Parquet/JSON) or a Chrome/Perfetto trace"),
     "nsys": ("nsys", "Nsight Systems: import an `nsys export --type sqlite` report, or print nsys commands"),
     "doctor": ("doctor", "what this machine has (GPU, driver, CUDA, TensorRT, NVML, CUPTI, nvtx)"),
