@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trtscope.analysis.diff.frames import tidy
+from trtscope.analysis.diff.frames import build
 from trtscope.model import diff_outputs as dout
 from trtscope.model.diff import ChangeKind, GroupChange, Presence
 from trtscope.model.vocabulary import LayerKind, NodeClass
@@ -79,12 +79,9 @@ def _group_rows(groups: pd.DataFrame) -> list[tuple[object, ...]]:
 def change_table(nodes: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     """DIFF_CHANGES: see the module docstring for the order."""
     rows = _node_rows(nodes) + _group_rows(groups)
-    df = pd.DataFrame(rows, columns=["kind", "subject", "subject_b", "op_type", "a", "b", "ms_a", "ms_b",
-                                     "delta_ms"])
-    for c in ("ms_a", "ms_b", "delta_ms"):
-        df[c] = df[c].astype(np.float64)
-    tier = (~df["kind"].isin(_FIRST)).to_numpy(dtype=np.int64)
-    mag = -df["delta_ms"].abs().fillna(0).to_numpy()
-    df = df.iloc[np.lexsort((mag, tier))].reset_index(drop=True)
-    df.insert(0, "rank", np.arange(1, len(df) + 1, dtype=np.int64))
-    return tidy(df, dout.DIFF_CHANGES)
+    names = ["kind", "subject", "subject_b", "op_type", "a", "b", "ms_a", "ms_b", "delta_ms"]
+    delta = np.asarray([r[8] for r in rows], dtype=np.float64)
+    tier = np.asarray([r[0] not in _FIRST for r in rows], dtype=np.int64)
+    order = np.lexsort((-np.nan_to_num(np.abs(delta)), tier)).tolist()
+    cols: dict[str, list[object]] = {n: [rows[i][k] for i in order] for k, n in enumerate(names)}
+    return build(dout.DIFF_CHANGES, {"rank": list(range(1, len(rows) + 1)), **cols})

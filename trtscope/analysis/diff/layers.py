@@ -10,10 +10,12 @@ that runs ONNX work (the previous one at the end of the engine).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from trtscope.analysis.diff.frames import tidy
+from trtscope.analysis.diff.frames import build, none_if_nan
 from trtscope.analysis.diff.matching import Matching
 from trtscope.analysis.diff.sides import Side
 from trtscope.model import diff_outputs as dout
@@ -22,57 +24,76 @@ from trtscope.model.vocabulary import LayerKind
 
 #: Kinds of layers that run no ONNX work of their own.
 INSERTED_KINDS = (LayerKind.REFORMAT.value, LayerKind.QDQ.value, LayerKind.NOOP.value, LayerKind.OTHER.value)
-_KEY = ["kind", "serves_key", "direction", "tensor"]
-_MISSING = "\x00"  # merge-key stand-in for None (pandas would not join None with None reliably)
 
 
-def _sum(x: pd.Series) -> float:
-    return float(x.sum(min_count=1)) if len(x) else float("nan")
+def _ms_sum(values: list[float]) -> float:
+    """Sum of mean times; NaN when none is known (no profile)."""
+    known = [v for v in values if v == v]
+    return float(sum(known)) if known else float("nan")
+
+
+def _delta(a: float, b: float) -> float:
+    """b - a with a missing side as 0; NaN when both are missing."""
+    if a != a and b != b:
+        return float("nan")
+    return (b if b == b else 0.0) - (a if a == a else 0.0)
 
 
 def layer_kinds(a: Side, b: Side) -> pd.DataFrame:
     """DIFF_LAYER_KINDS: layers and time per kind on each side, plus a Myelin row."""
-    rows = []
-    la, lb = a.an.layers, b.an.layers
-    kinds = [k.value for k in LayerKind]
-    for kind in kinds:
-        sa, sb = la[la["kind"] == kind], lb[lb["kind"] == kind]
-        if len(sa) or len(sb):
-            rows.append((kind, len(sa), len(sb), _sum(sa["mean_ms"]), _sum(sb["mean_ms"])))
-    ma, mb = la[la["in_myelin"]], lb[lb["in_myelin"]]
-    if len(ma) or len(mb):
-        rows.append(("myelin", len(ma), len(mb), _sum(ma["mean_ms"]), _sum(mb["mean_ms"])))
-    df = pd.DataFrame(rows, columns=["kind", "layers_a", "layers_b", "ms_a", "ms_b"])
-    df["delta"] = df["layers_b"] - df["layers_a"]
-    df["delta_ms"] = df["ms_b"] - df["ms_a"]
-    return tidy(df, dout.DIFF_LAYER_KINDS)
+    def per_kind(s: Side) -> dict[str, list[float]]:
+        lay = s.an.layers
+        out: dict[str, list[float]] = {}
+        for kind, myelin, t in zip(lay["kind"].tolist(), lay["in_myelin"].tolist(), lay["mean_ms"].tolist(),
+                                   strict=True):
+            out.setdefault(kind, []).append(t)
+            if myelin:
+                out.setdefault("myelin", []).append(t)
+        return out
+
+    ka, kb = per_kind(a), per_kind(b)
+    kinds = [k for k in [*(k.value for k in LayerKind), "myelin"] if k in ka or k in kb]
+    ms_a = [_ms_sum(ka.get(k, [])) for k in kinds]
+    ms_b = [_ms_sum(kb.get(k, [])) for k in kinds]
+    n_a = [len(ka.get(k, [])) for k in kinds]
+    n_b = [len(kb.get(k, [])) for k in kinds]
+    return build(dout.DIFF_LAYER_KINDS, {
+        "kind": kinds, "layers_a": n_a, "layers_b": n_b, "delta": [y - x for x, y in zip(n_a, n_b, strict=True)],
+        "ms_a": ms_a, "ms_b": ms_b, "delta_ms": [y - x for x, y in zip(ms_a, ms_b, strict=True)],
+    })
 
 
 def op_types(a: Side, b: Side) -> pd.DataFrame:
     """DIFF_OP_TYPES: the two sides' op_hotspots joined with their coverage_by_op, by |delta_ms|."""
-    def side(s: Side, sfx: str) -> pd.DataFrame:
-        h = s.an.op_hotspots[["op_type", "layer_kind", "nodes", "layers", "ms", "share"]].copy()
-        c = s.an.coverage_by_op[["op_type", "fused", "unfused", "coverage"]]
-        h = h.merge(c.assign(layer_kind=None), on=["op_type", "layer_kind"], how="left") if len(c) else \
-            h.assign(fused=np.nan, unfused=np.nan, coverage=np.nan)
-        for k in ("op_type", "layer_kind"):
-            h[k] = h[k].where(h[k].notna(), _MISSING)
-        return h.rename(columns={c: f"{c}_{sfx}" for c in h.columns if c not in ("op_type", "layer_kind")})
+    def side(s: Side) -> dict[tuple[str | None, str | None], dict[str, Any]]:
+        h = s.an.op_hotspots
+        cov = s.an.coverage_by_op
+        by_op = {none_if_nan(op): (f, u, c) for op, f, u, c in zip(
+            cov["op_type"].tolist(), cov["fused"].tolist(), cov["unfused"].tolist(), cov["coverage"].tolist(),
+            strict=True)}
+        out = {}
+        for op, lk, nodes, layers, ms, share in zip(
+                h["op_type"].tolist(), h["layer_kind"].tolist(), h["nodes"].tolist(), h["layers"].tolist(),
+                h["ms"].tolist(), h["share"].tolist(), strict=True):
+            op, lk = none_if_nan(op), none_if_nan(lk)
+            f, u, c = by_op.get(op, (0, 0, float("nan"))) if lk is None else (0, 0, float("nan"))
+            out[(op, lk)] = {"nodes": nodes, "layers": layers, "ms": ms, "share": share, "fused": f,
+                             "unfused": u, "coverage": c}
+        return out
 
-    df = side(a, "a").merge(side(b, "b"), on=["op_type", "layer_kind"], how="outer", sort=False)
-    for k in ("op_type", "layer_kind"):
-        df[k] = df[k].where(df[k] != _MISSING, None)
-    for c in ("nodes", "layers", "fused", "unfused"):
-        for sfx in ("a", "b"):
-            df[f"{c}_{sfx}"] = df[f"{c}_{sfx}"].fillna(0).astype(np.int64)
-    for sfx in ("a", "b"):
-        df[f"ms_{sfx}"] = df[f"ms_{sfx}"].astype(np.float64)
-        df[f"share_{sfx}"] = df[f"share_{sfx}"].astype(np.float64)
-    df["delta_ms"] = df["ms_b"].fillna(0) - df["ms_a"].fillna(0)
-    df.loc[df["ms_a"].isna() & df["ms_b"].isna(), "delta_ms"] = np.nan
-    df["delta_share"] = df["share_b"].fillna(0) - df["share_a"].fillna(0)
-    df = df.iloc[np.argsort(-df["delta_ms"].abs().fillna(0).to_numpy(), kind="stable")].reset_index(drop=True)
-    return tidy(df, dout.DIFF_OP_TYPES)
+    sa, sb = side(a), side(b)
+    keys = list(dict.fromkeys([*sa, *sb]))
+    empty = {"nodes": 0, "layers": 0, "ms": float("nan"), "share": float("nan"), "fused": 0, "unfused": 0,
+             "coverage": float("nan")}
+    cols: dict[str, list[Any]] = {"op_type": [k[0] for k in keys], "layer_kind": [k[1] for k in keys]}
+    for sfx, side_rows in (("a", sa), ("b", sb)):
+        for f in empty:
+            cols[f"{f}_{sfx}"] = [side_rows.get(k, empty)[f] for k in keys]
+    cols["delta_ms"] = [_delta(x, y) for x, y in zip(cols["ms_a"], cols["ms_b"], strict=True)]
+    cols["delta_share"] = [_delta(x, y) for x, y in zip(cols["share_a"], cols["share_b"], strict=True)]
+    order = sorted(range(len(keys)), key=lambda i: -abs(cols["delta_ms"][i]) if cols["delta_ms"][i] == \
+                   cols["delta_ms"][i] else 0.0)
+    return build(dout.DIFF_OP_TYPES, {c: [v[i] for i in order] for c, v in cols.items()})
 
 
 def _placements(s: Side) -> pd.DataFrame:
@@ -157,75 +178,59 @@ def _tensor_links(s: Side) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[
     return consumer, producer
 
 
+def _groups(s: Side, pair: np.ndarray, other: Side, is_a: bool) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Per (kind, where, direction, tensor): layers, copying layers, summed time, names, served node names."""
+    p = _placements(s)
+    layers = s.an.layers
+    types = layers["type"].tolist()
+    means = layers["mean_ms"].tolist()
+    names = layers["name"].tolist()
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for li, kind, node, lname, direction, tensor in zip(
+            p["index"].tolist(), p["kind"].tolist(), p["served_node"].tolist(), p["served_layer"].tolist(),
+            p["direction"].tolist(), p["tensor"].tolist(), strict=True):
+        own = oth = None
+        where: str | None = None
+        if node is not None and node == node:  # a node row (not None / NaN)
+            r = int(node)
+            q = int(pair[r])
+            own = s.names[r]
+            oth = other.names[q] if q >= 0 else None
+            a_name = own if is_a else oth
+            where = f"n:{a_name}" if a_name is not None else f"{s.letter}:{own}"
+        elif isinstance(lname, str):
+            where, own, oth = f"l:{lname}", lname, lname
+        key = (kind, where, none_if_nan(direction), none_if_nan(tensor))
+        g = out.setdefault(key, {"layers": 0, "copying": 0, "ms": [], "names": [], "own": own, "other": oth})
+        g["layers"] += 1
+        g["copying"] += types[li] != "NoOp"
+        g["ms"].append(means[li])
+        g["names"].append(names[li])
+    return out
+
+
 def inserted(a: Side, b: Side, m: Matching) -> pd.DataFrame:
     """DIFF_INSERTED: groups of layers running no ONNX work, keyed by kind and where they sit, both sides."""
-    def side(s: Side, sfx: str, pair: np.ndarray, other: Side) -> pd.DataFrame:
-        p = _placements(s)
-        layers = s.an.layers
-        p["copying"] = (layers["type"].to_numpy(dtype=object)[p["index"].to_numpy(dtype=np.int64)] != "NoOp") \
-            if len(p) else []
-        p["ms"] = layers["mean_ms"].to_numpy(dtype=np.float64)[p["index"].to_numpy(dtype=np.int64)] if len(p) else []
-        p["layer_name"] = layers["name"].to_numpy(dtype=object)[p["index"].to_numpy(dtype=np.int64)] \
-            if len(p) else []
-        keys: list[str] = []
-        own: list[str | None] = []
-        oth: list[str | None] = []
-        for node, lname in zip(p["served_node"].tolist(), p["served_layer"].tolist(), strict=True):
-            if node is not None and node == node:  # not None / NaN
-                r = int(node)
-                q = int(pair[r])
-                a_name = s.names[r] if sfx == "a" else (other.names[q] if q >= 0 else None)
-                keys.append(f"n:{a_name}" if a_name is not None else f"{sfx}:{s.names[r]}")
-                own.append(s.names[r])
-                oth.append(other.names[q] if q >= 0 else None)
-            elif isinstance(lname, str):
-                keys.append(f"l:{lname}")
-                own.append(lname)
-                oth.append(lname)
-            else:
-                keys.append(_MISSING)
-                own.append(None)
-                oth.append(None)
-        p["serves_key"] = keys
-        p["serves_own"] = own
-        p["serves_other"] = oth
-        p["direction"] = p["direction"].where(p["direction"].notna(), _MISSING)
-        p["tensor"] = p["tensor"].where(p["tensor"].notna(), -1).astype(np.int64) if len(p) else []
-        g = p.groupby(_KEY, sort=False, dropna=False)
-        agg = g.agg(layers=("index", "size"), copying=("copying", "sum"), ms=("ms", _sum),
-                    layer_names=("layer_name", list), serves_own=("serves_own", "first"),
-                    serves_other=("serves_other", "first")).reset_index()
-        return agg.rename(columns={c: f"{c}_{sfx}" for c in agg.columns if c not in _KEY})
-
-    ga = side(a, "a", m.pair_a, b)
-    gb = side(b, "b", m.pair_b, a)
-    df = ga.merge(gb, on=_KEY, how="outer", sort=False)
-    serves: list[str | None] = []
-    serves_b: list[str | None] = []
-    for key, own_a, oth_b, own_b, oth_a in zip(df["serves_key"].tolist(), df["serves_own_a"].tolist(),
-                                               df["serves_other_a"].tolist(), df["serves_own_b"].tolist(),
-                                               df["serves_other_b"].tolist(), strict=True):
-        if key == _MISSING:
-            serves.append(None)
-            serves_b.append(None)
-            continue
-        serves.append(own_a if isinstance(own_a, str) else oth_a if isinstance(oth_a, str) else own_b)
-        serves_b.append(own_b if isinstance(own_b, str) else oth_b if isinstance(oth_b, str) else None)
-    df["serves"] = serves
-    df["serves_b"] = serves_b
-    df["direction"] = df["direction"].where(df["direction"] != _MISSING, None)
-    df["tensor"] = pd.array([None if t < 0 else int(t) for t in df["tensor"].tolist()], dtype="Int64")
-    for c in ("layers", "copying"):
-        for sfx in ("a", "b"):
-            df[f"{c}_{sfx}"] = df[f"{c}_{sfx}"].fillna(0).astype(np.int64)
-    for sfx in ("a", "b"):
-        df[f"layer_names_{sfx}"] = [x if isinstance(x, list) else [] for x in df[f"layer_names_{sfx}"].tolist()]
-        df[f"ms_{sfx}"] = df[f"ms_{sfx}"].astype(np.float64)
-    df["delta_ms"] = df["ms_b"].fillna(0) - df["ms_a"].fillna(0)
-    df.loc[df["ms_a"].isna() & df["ms_b"].isna(), "delta_ms"] = np.nan
-    na, nb = df["layers_a"].to_numpy(), df["layers_b"].to_numpy()
-    df["change"] = np.select([na == 0, nb == 0, nb > na, nb < na],
-                             [GroupChange.NEW.value, GroupChange.VANISHED.value, GroupChange.MORE.value,
-                              GroupChange.FEWER.value], default=GroupChange.SAME.value).astype(object)
-    df = df.drop(columns=["serves_key", "serves_own_a", "serves_other_a", "serves_own_b", "serves_other_b"])
-    return tidy(df, dout.DIFF_INSERTED)
+    ga, gb = _groups(a, m.pair_a, b, True), _groups(b, m.pair_b, a, False)
+    keys = list(dict.fromkeys([*ga, *gb]))
+    none: dict[str, Any] = {"layers": 0, "copying": 0, "ms": [], "names": [], "own": None, "other": None}
+    cols: dict[str, list[Any]] = {c: [] for c in dout.DIFF_INSERTED.names}
+    for key in keys:
+        xa, xb = ga.get(key, none), gb.get(key, none)
+        kind, _, direction, tensor = key
+        cols["kind"].append(kind)
+        cols["serves"].append(xa["own"] or xb["other"] or xb["own"])
+        cols["serves_b"].append(xb["own"] or xa["other"])
+        cols["direction"].append(direction)
+        cols["tensor"].append(None if tensor is None else int(tensor))
+        for sfx, x in (("a", xa), ("b", xb)):
+            cols[f"layers_{sfx}"].append(x["layers"])
+            cols[f"copying_{sfx}"].append(x["copying"])
+            cols[f"ms_{sfx}"].append(_ms_sum(x["ms"]))
+            cols[f"layer_names_{sfx}"].append(list(x["names"]))
+        cols["delta_ms"].append(_delta(cols["ms_a"][-1], cols["ms_b"][-1]))
+        na, nb = xa["layers"], xb["layers"]
+        cols["change"].append((GroupChange.NEW if na == 0 else GroupChange.VANISHED if nb == 0 else
+                               GroupChange.MORE if nb > na else GroupChange.FEWER if nb < na
+                               else GroupChange.SAME).value)
+    return build(dout.DIFF_INSERTED, cols)

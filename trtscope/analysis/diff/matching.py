@@ -261,19 +261,21 @@ def _reasons(x: Side, y: Side, px: np.ndarray) -> list[str]:
     for i in np.flatnonzero(px < 0).tolist():
         op = x.ops[i]
         what = op or "unknown-op"
-        if ops_y.get(op, 0) == 0:
-            if x.classes[i] == NodeClass.QDQ.value:
-                out[i] = f"Q/DQ node: {y.letter} has no {what} node (not quantized there)"
-            else:
-                out[i] = f"{y.letter} has no {what} node"
-        elif not y.has_graph:
+        if not y.has_graph:
             status = x.statuses[i]
             if status in (NodeStatus.FOLDED.value, NodeStatus.ABSORBED.value):
                 out[i] = (f"{status} in {x.letter}; {y.letter} has no ONNX model, so only the nodes its layers name "
                           f"are known")
+            elif x.classes[i] == NodeClass.QDQ.value and ops_y.get(op, 0) == 0:
+                out[i] = f"Q/DQ node: {y.letter}'s layers name no {what} node (not quantized there)"
             else:
                 out[i] = (f"no unpaired {what} node of {y.letter} fits here; {y.letter} has no ONNX model, so "
                           f"nodes its layers do not name are unknown")
+        elif ops_y.get(op, 0) == 0:
+            if x.classes[i] == NodeClass.QDQ.value:
+                out[i] = f"Q/DQ node: {y.letter} has no {what} node (not quantized there)"
+            else:
+                out[i] = f"{y.letter} has no {what} node"
         elif free_y.get(op, 0) == 0:
             out[i] = f"every {what} node of {y.letter} is paired with another node"
         else:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from trtscope.analysis.diff.frames import tidy
+from trtscope.analysis.diff.frames import build
 from trtscope.analysis.diff.matching import Matching
 from trtscope.analysis.diff.sides import Side
 from trtscope.model import diff_outputs as dout
@@ -53,63 +55,60 @@ def node_table(a: Side, b: Side, m: Matching) -> pd.DataFrame:
     only_b = order_b[pb[order_b] < 0]
     rows_a = np.concatenate([matched, only_a, np.full(len(only_b), -1)]).astype(np.int64)
     rows_b = np.concatenate([pa[matched], np.full(len(only_a), -1), only_b]).astype(np.int64)
-    n_m, n_a = len(matched), len(only_a)
+    n_m, n_a, n_b = len(matched), len(only_a), len(only_b)
+    ra, rb = rows_a.tolist(), rows_b.tolist()
 
-    va, vb = _side_values(a, rows_a), _side_values(b, rows_b)
-    df = pd.DataFrame({
-        "node_a": [a.names[r] if r >= 0 else None for r in rows_a.tolist()],
-        "node_b": [b.names[r] if r >= 0 else None for r in rows_b.tolist()],
-        "op_type": [a.ops[r] if r >= 0 else b.ops[q] for r, q in zip(rows_a.tolist(), rows_b.tolist(), strict=True)],
-        "node_class": [a.classes[r] if r >= 0 else b.classes[q]
-                       for r, q in zip(rows_a.tolist(), rows_b.tolist(), strict=True)],
-        "presence": [Presence.MATCHED.value] * n_m + [Presence.ONLY_A.value] * n_a
-        + [Presence.ONLY_B.value] * len(only_b),
-    })
+    cols: dict[str, Any] = {
+        "node_a": [a.names[r] if r >= 0 else None for r in ra],
+        "node_b": [b.names[r] if r >= 0 else None for r in rb],
+        "op_type": [a.ops[r] if r >= 0 else b.ops[q] for r, q in zip(ra, rb, strict=True)],
+        "node_class": [a.classes[r] if r >= 0 else b.classes[q] for r, q in zip(ra, rb, strict=True)],
+        "presence": [Presence.MATCHED.value] * n_m + [Presence.ONLY_A.value] * n_a + [Presence.ONLY_B.value] * n_b,
+    }
     basis = [m.basis[r] for r in matched.tolist()]
-    df["match"] = [(MatchKind.EXACT if x is MatchBasis.NAME else MatchKind.STRUCTURAL).value for x in basis] \
-        + [None] * (n_a + len(only_b))
-    df["basis"] = [x.value if x is not None else None for x in basis] + [None] * (n_a + len(only_b))
-    df["confidence"] = np.concatenate([m.confidence[matched], np.full(n_a + len(only_b), np.nan)])
-    df["reason"] = [""] * n_m + [m.reason_a[r] for r in only_a.tolist()] + [m.reason_b[r] for r in only_b.tolist()]
-    for key in ("status", "layer", "layer_index", "precision", "ms", "layer_ms"):
-        df[f"{key}_a"] = va[key]
-        df[f"{key}_b"] = vb[key]
-    for c in ("layer_index_a", "layer_index_b"):
-        df[c] = pd.array(df[c].tolist(), dtype="Int64")
-    ms_a = df["ms_a"].to_numpy(dtype=np.float64)
-    ms_b = df["ms_b"].to_numpy(dtype=np.float64)
-    df["delta_ms"] = np.concatenate([ms_b[:n_m] - ms_a[:n_m], -ms_a[n_m:n_m + n_a], ms_b[n_m + n_a:]])
-    df["fused_with_a"] = va["fused_with"]
-    df["fused_with_b"] = vb["fused_with"]
-    _flags(df, a, b, m, rows_a, rows_b, n_m)
-    return tidy(df, dout.DIFF_NODES)
+    cols["match"] = [(MatchKind.EXACT if x is MatchBasis.NAME else MatchKind.STRUCTURAL).value for x in basis] \
+        + [None] * (n_a + n_b)
+    cols["basis"] = [x.value if x is not None else None for x in basis] + [None] * (n_a + n_b)
+    cols["confidence"] = np.concatenate([m.confidence[matched], np.full(n_a + n_b, np.nan)])
+    cols["reason"] = [""] * n_m + [m.reason_a[r] for r in only_a.tolist()] + [m.reason_b[r] for r in only_b.tolist()]
+    for sfx, values in (("a", _side_values(a, rows_a)), ("b", _side_values(b, rows_b))):
+        for key, v in values.items():
+            cols[f"{key}_{sfx}"] = v
+    ms_a = np.asarray(cols["ms_a"], dtype=np.float64)
+    ms_b = np.asarray(cols["ms_b"], dtype=np.float64)
+    cols["delta_ms"] = np.concatenate([ms_b[:n_m] - ms_a[:n_m], -ms_a[n_m:n_m + n_a], ms_b[n_m + n_a:]])
+    cols.update(_flags(cols, a, b, m, ra, rb, n_m))
+    return build(dout.DIFF_NODES, cols)
 
 
-def _flags(df: pd.DataFrame, a: Side, b: Side, m: Matching, rows_a: np.ndarray, rows_b: np.ndarray,
-           n_m: int) -> None:
-    n = len(df)
+def _flags(cols: dict[str, Any], a: Side, b: Side, m: Matching, ra: list[int], rb: list[int],
+           n_m: int) -> dict[str, np.ndarray]:
+    n = len(ra)
     is_matched = np.zeros(n, dtype=bool)
     is_matched[:n_m] = True
-    compute = (df["node_class"] == NodeClass.COMPUTE.value).to_numpy()
-    st_a, st_b = df["status_a"].to_numpy(dtype=object), df["status_b"].to_numpy(dtype=object)
+    compute = np.asarray([c == NodeClass.COMPUTE.value for c in cols["node_class"]], dtype=bool)
+    st_a = np.asarray(cols["status_a"], dtype=object)
+    st_b = np.asarray(cols["status_b"], dtype=object)
     status_changed = is_matched & (st_a != st_b)
     fused_changed = np.zeros(n, dtype=bool)
     pa, pb = m.pair_a, m.pair_b
     for k in range(n_m):
-        if not compute[k]:
-            continue
-        i, j = int(rows_a[k]), int(rows_b[k])
-        with_a = {int(pa[x]) for x in a.fused_with[i] if pa[x] >= 0}
-        with_b = {y for y in b.fused_with[j] if pb[y] >= 0}
-        fused_changed[k] = with_a != with_b
-    df["status_changed"] = status_changed
-    df["fusion_changed"] = is_matched & compute & (status_changed | fused_changed)
-    df["newly_unfused"] = is_matched & compute & (st_b == NodeStatus.UNFUSED.value) & (st_a != NodeStatus.UNFUSED.value)
-    ra = np.asarray([precision_rank(p) for p in df["precision_a"].tolist()], dtype=object)
-    rb = np.asarray([precision_rank(p) for p in df["precision_b"].tolist()], dtype=object)
-    known = np.asarray([x is not None and y is not None for x, y in zip(ra, rb, strict=True)], dtype=bool)
-    pr_a, pr_b = df["precision_a"].to_numpy(dtype=object), df["precision_b"].to_numpy(dtype=object)
-    changed = is_matched & known & (pr_a != pr_b)
-    df["precision_changed"] = changed
-    wider = np.asarray([bool(k) and x > y for k, x, y in zip(changed, rb, ra, strict=True)], dtype=bool)
-    df["precision_fallback"] = changed & wider
+        if compute[k]:
+            with_a = {int(pa[x]) for x in a.fused_with[ra[k]] if pa[x] >= 0}
+            with_b = {y for y in b.fused_with[rb[k]] if pb[y] >= 0}
+            fused_changed[k] = with_a != with_b
+    unfused = NodeStatus.UNFUSED.value
+    changed = np.zeros(n, dtype=bool)
+    wider = np.zeros(n, dtype=bool)
+    for k, (x, y) in enumerate(zip(cols["precision_a"][:n_m], cols["precision_b"][:n_m], strict=True)):
+        rx, ry = precision_rank(x), precision_rank(y)
+        if rx is not None and ry is not None and x != y:
+            changed[k] = True
+            wider[k] = ry > rx
+    return {
+        "status_changed": status_changed,
+        "fusion_changed": is_matched & compute & (status_changed | fused_changed),
+        "newly_unfused": is_matched & compute & (st_b == unfused) & (st_a != unfused),
+        "precision_changed": changed,
+        "precision_fallback": wider,
+    }
