@@ -44,7 +44,8 @@ def register(sub: Any, name: str, summary: str) -> None:
             p.add_argument(f"--{opt}-{side}", metavar="F", help=f"{what} of side {side.upper()}")
         p.add_argument(f"--label-{side}", metavar="TEXT", help=f"name of side {side.upper()} in the output "
                        "(default: from its path)")
-    p.add_argument("--top", type=int, default=10, metavar="N", help="rows per table (default 10)")
+    p.add_argument("--top", type=int, default=10, metavar="N",
+                   help="rows per table; with --json, rows of the ranked change list (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON document (schema trtscope-diff/1)")
     p.add_argument("--fail-on", action="append", default=[], metavar="COND",
                    help="a CI gate condition (repeatable, or comma-separated); see below")
@@ -106,8 +107,11 @@ def run(args: argparse.Namespace) -> int:
     violations = evaluate(d.summary, conditions)
     if args.json:
         from trtscope.exporters.diff_json import diff_json
+        from trtscope.gcpause import collector_paused
 
-        sys.stdout.write(diff_json(d, conditions, violations) + "\n")
+        with collector_paused():
+            text = diff_json(d, conditions, violations, top=args.top)
+        sys.stdout.write(text + "\n")
     else:
         from rich.console import Console
 

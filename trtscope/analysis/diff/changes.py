@@ -24,35 +24,48 @@ def _text(v: object) -> str:
     return "" if v is None or (isinstance(v, float) and v != v) else str(v)
 
 
+_MATCHED, _ONLY_A = Presence.MATCHED.value, Presence.ONLY_A.value
+_COMPUTE = NodeClass.COMPUTE.value
+
+
 def _node_rows(nodes: pd.DataFrame) -> list[tuple[object, ...]]:
+    """One row per changed node, with its most important change (vectorised choice, then only those rows)."""
+    pres = nodes["presence"].to_numpy(dtype=object)
+    matched = pres == _MATCHED
+    only_a = pres == _ONLY_A
+    compute = nodes["node_class"].to_numpy(dtype=object) == _COMPUTE
+    d = nodes["delta_ms"].to_numpy(dtype=np.float64)
+    flags = {c: nodes[c].to_numpy(dtype=bool) for c in ("newly_unfused", "precision_fallback", "fusion_changed",
+                                                         "precision_changed")}
+    kinds = [ChangeKind.NEWLY_UNFUSED, ChangeKind.PRECISION_FALLBACK, ChangeKind.FUSION, ChangeKind.PRECISION,
+             ChangeKind.TIME, ChangeKind.ONLY_A, ChangeKind.ONLY_B]
+    conds = [matched & flags["newly_unfused"], matched & flags["precision_fallback"],
+             matched & flags["fusion_changed"], matched & flags["precision_changed"],
+             matched & ~np.isnan(d) & (d != 0), ~matched & compute & only_a, ~matched & compute & ~only_a]
+    choice = np.select(conds, list(range(len(kinds))), default=-1)
+    rows = np.flatnonzero(choice >= 0)
+    take = {c: nodes[c].to_numpy(dtype=object)[rows].tolist() for c in (
+        "node_a", "node_b", "op_type", "status_a", "status_b", "precision_a", "precision_b", "ms_a", "ms_b")}
     out: list[tuple[object, ...]] = []
-    cols = ["node_a", "node_b", "op_type", "node_class", "presence", "status_a", "status_b", "precision_a",
-            "precision_b", "ms_a", "ms_b", "delta_ms", "newly_unfused", "precision_fallback", "fusion_changed",
-            "precision_changed"]
-    for (na, nb, op, cls, pres, sa, sb, pra, prb, msa, msb, d, unf, fb, fc, pc) in zip(
-            *(nodes[c].tolist() for c in cols), strict=True):
-        if pres == Presence.MATCHED.value:
-            if unf:
-                kind, va, vb = ChangeKind.NEWLY_UNFUSED, sa, sb
-            elif fb:
-                kind, va, vb = ChangeKind.PRECISION_FALLBACK, pra, prb
-            elif fc:
-                kind, va, vb = ChangeKind.FUSION, sa, sb
-            elif pc:
-                kind, va, vb = ChangeKind.PRECISION, pra, prb
-            elif d == d and d != 0:
-                kind, va, vb = ChangeKind.TIME, "", ""
-            else:
-                continue
-            subject, subject_b = na, (nb if nb != na else None)
+    for k, (c, na, nb, op, sa, sb, pra, prb, msa, msb) in enumerate(zip(
+            choice[rows].tolist(), take["node_a"], take["node_b"], take["op_type"], take["status_a"], take["status_b"],
+            take["precision_a"], take["precision_b"], take["ms_a"], take["ms_b"], strict=True)):
+        kind = kinds[c]
+        if kind in (ChangeKind.NEWLY_UNFUSED, ChangeKind.FUSION):
+            va, vb = sa, sb
+        elif kind in (ChangeKind.PRECISION_FALLBACK, ChangeKind.PRECISION):
+            va, vb = pra, prb
+        elif kind is ChangeKind.ONLY_A:
+            va, vb = sa, ""
+        elif kind is ChangeKind.ONLY_B:
+            va, vb = "", sb
         else:
-            if cls != NodeClass.COMPUTE.value:  # Q/DQ, shape, constant: their layers are compared as groups
-                continue
-            only_a = pres == Presence.ONLY_A.value
-            kind = ChangeKind.ONLY_A if only_a else ChangeKind.ONLY_B
-            va, vb = (sa, "") if only_a else ("", sb)
-            subject, subject_b = (na, None) if only_a else (nb, None)
-        out.append((kind.value, subject, subject_b, op, _text(va), _text(vb), msa, msb, d))
+            va, vb = "", ""
+        if kind is ChangeKind.ONLY_B:
+            subject, subject_b = nb, None
+        else:
+            subject, subject_b = na, (nb if nb != na else None)
+        out.append((kind.value, subject, subject_b, op, _text(va), _text(vb), msa, msb, float(d[rows[k]])))
     return out
 
 

@@ -66,10 +66,15 @@ def match_nodes(a: Side, b: Side) -> Matching:
     if shared:
         for i, j in by_name:
             pair(i, j, MatchBasis.NAME)
-    _propagate(a, b, pa, pb, pair, [i for i, _ in by_name] if shared else [])
-    for level in _LEVELS:
-        new = _align(a, b, pa, pb, level, pair)
-        _propagate(a, b, pa, pb, pair, new)
+    if (pa < 0).any() and (pb < 0).any():  # something left to pair on both sides: structure is needed
+        # propagation starts from the pairs next to an unpaired node (not from every pair)
+        seeds = {x for u in np.flatnonzero(pa < 0).tolist() for x in a.neighbours(u) if pa[x] >= 0}
+        _propagate(a, b, pa, pb, pair, sorted(seeds))
+        for level in _LEVELS:
+            if not ((pa < 0).any() and (pb < 0).any()):
+                break
+            new = _align(a, b, pa, pb, level, pair)
+            _propagate(a, b, pa, pb, pair, new)
     conf = _confidence(a, b, pa, pb, basis)
     return Matching(pair_a=pa, pair_b=pb, basis=basis, confidence=conf, names_shared=shared,
                     reason_a=_reasons(a, b, pa), reason_b=_reasons(b, a, pb))
@@ -95,8 +100,8 @@ def _propagate(a: Side, b: Side, pa: np.ndarray, pb: np.ndarray, pair: Callable[
     while queue:
         i = queue.pop()
         j = int(pa[i])
-        na = [x for x in a.neighbours[i] if pa[x] < 0]
-        nb = [y for y in b.neighbours[j] if pb[y] < 0]
+        na = [x for x in a.neighbours(i) if pa[x] < 0]
+        nb = [y for y in b.neighbours(j) if pb[y] < 0]
         if not na or not nb:
             continue
         ca = Counter(a.ops[x] for x in na)
@@ -227,9 +232,9 @@ def _confidence(a: Side, b: Side, pa: np.ndarray, pb: np.ndarray, basis: list[Ma
         if a.shape[i] is not None and b.shape[j] is not None:
             checks.append(float(a.shape[i] == b.shape[j]))
         checks.append(float(a.context[i] == b.context[j]))
-        near = [x for x in a.neighbours[i] if pa[x] >= 0]
+        near = [x for x in a.neighbours(i) if pa[x] >= 0]
         if near:
-            nb = set(b.neighbours[j])
+            nb = set(b.neighbours(j))
             checks.append(sum(1 for x in near if int(pa[x]) in nb) / len(near))
         elif i in local:
             checks.append(local[i])

@@ -9,7 +9,7 @@ import pandas as pd
 
 from trtscope.analysis.diff.frames import build
 from trtscope.analysis.diff.matching import Matching
-from trtscope.analysis.diff.sides import Side
+from trtscope.analysis.diff.sides import Side, unique_ints
 from trtscope.model import diff_outputs as dout
 from trtscope.model.diff import MatchBasis, MatchKind, Presence, precision_rank
 from trtscope.model.vocabulary import NodeClass, NodeStatus
@@ -81,6 +81,15 @@ def node_table(a: Side, b: Side, m: Matching) -> pd.DataFrame:
     return build(dout.DIFF_NODES, cols)
 
 
+def _sorted_in(x: np.ndarray, sorted_y: np.ndarray) -> np.ndarray:
+    """Which elements of ``x`` occur in the sorted array ``sorted_y``."""
+    if not len(sorted_y):
+        return np.zeros(len(x), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_y, x), len(sorted_y) - 1)
+    found: np.ndarray = sorted_y[pos] == x
+    return found
+
+
 def _flags(cols: dict[str, Any], a: Side, b: Side, m: Matching, ra: list[int], rb: list[int],
            n_m: int) -> dict[str, np.ndarray]:
     n = len(ra)
@@ -90,19 +99,31 @@ def _flags(cols: dict[str, Any], a: Side, b: Side, m: Matching, ra: list[int], r
     st_a = np.asarray(cols["status_a"], dtype=object)
     st_b = np.asarray(cols["status_b"], dtype=object)
     status_changed = is_matched & (st_a != st_b)
-    fused_changed = np.zeros(n, dtype=bool)
+    # fused-with sets compared through the pairing, over nodes paired on both sides: as (B row, B row) keys
     pa, pb = m.pair_a, m.pair_b
-    for k in range(n_m):
-        if compute[k]:
-            with_a = {int(pa[x]) for x in a.fused_with[ra[k]] if pa[x] >= 0}
-            with_b = {y for y in b.fused_with[rb[k]] if pb[y] >= 0}
-            fused_changed[k] = with_a != with_b
+    nb = max(len(b), 1)
+    ai, ax = a.fused_pairs
+    keep = (pa[ai] >= 0) & (pa[ax] >= 0)
+    ka = pa[ai[keep]] * nb + pa[ax[keep]]
+    bj, by = b.fused_pairs
+    keep = (pb[bj] >= 0) & (pb[by] >= 0)
+    kb = bj[keep] * nb + by[keep]
+    ka, kb = unique_ints(ka), unique_ints(kb)
+    only_one = np.concatenate([ka[~_sorted_in(ka, kb)], kb[~_sorted_in(kb, ka)]])  # in one set, not the other
+    differ = np.zeros(len(b), dtype=bool)
+    differ[only_one // nb] = True
+    fused_changed = np.zeros(n, dtype=bool)
+    fused_changed[:n_m] = differ[np.asarray(rb[:n_m], dtype=np.int64)]
     unfused = NodeStatus.UNFUSED.value
     changed = np.zeros(n, dtype=bool)
     wider = np.zeros(n, dtype=bool)
+    rank: dict[object, int | None] = {}
     for k, (x, y) in enumerate(zip(cols["precision_a"][:n_m], cols["precision_b"][:n_m], strict=True)):
-        rx, ry = precision_rank(x), precision_rank(y)
-        if rx is not None and ry is not None and x != y:
+        if x == y:
+            continue
+        rx = rank[x] if x in rank else rank.setdefault(x, precision_rank(x))
+        ry = rank[y] if y in rank else rank.setdefault(y, precision_rank(y))
+        if rx is not None and ry is not None:
             changed[k] = True
             wider[k] = ry > rx
     return {

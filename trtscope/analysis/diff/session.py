@@ -19,6 +19,7 @@ from trtscope.analysis.diff.matching import Matching, match_nodes
 from trtscope.analysis.diff.nodes import node_table
 from trtscope.analysis.diff.sides import Side, build_side, graph_usable
 from trtscope.analysis.session import Analysis
+from trtscope.gcpause import collector_paused
 from trtscope.model.diff import LOW_CONFIDENCE, DiffSummary, MatchFigures, MatchKind, Presence, SideFigures
 from trtscope.model.vocabulary import LayerKind, NodeClass
 
@@ -50,15 +51,16 @@ class Diff:
 
 def diff(a: Analysis, b: Analysis, label_a: str = "A", label_b: str = "B") -> Diff:
     """Compare two engines of one model (see the module docstring)."""
-    graph_order = graph_usable(a) and graph_usable(b)
-    sa, sb = build_side(label_a, "A", a, graph_order), build_side(label_b, "B", b, graph_order)
-    m = match_nodes(sa, sb)
-    nodes = node_table(sa, sb, m)
-    groups = lay.inserted(sa, sb, m)
-    summary = _summary(sa, sb, m, nodes, groups)
-    return Diff(a=a, b=b, label_a=label_a, label_b=label_b, nodes=nodes, op_types=lay.op_types(sa, sb),
-                layer_kinds=lay.layer_kinds(sa, sb), inserted=groups, changes=change_table(nodes, groups),
-                summary=summary, warnings=summary.notes)
+    with collector_paused():  # hundreds of thousands of small lists, none in a cycle (see trtscope/gcpause.py)
+        graph_order = graph_usable(a) and graph_usable(b)
+        sa, sb = build_side(label_a, "A", a, graph_order), build_side(label_b, "B", b, graph_order)
+        m = match_nodes(sa, sb)
+        nodes = node_table(sa, sb, m)
+        groups = lay.inserted(sa, sb, m)
+        summary = _summary(sa, sb, m, nodes, groups)
+        return Diff(a=a, b=b, label_a=label_a, label_b=label_b, nodes=nodes, op_types=lay.op_types(sa, sb),
+                    layer_kinds=lay.layer_kinds(sa, sb), inserted=groups, changes=change_table(nodes, groups),
+                    summary=summary, warnings=summary.notes)
 
 
 def _side_figures(s: Side) -> SideFigures:
