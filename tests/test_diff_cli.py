@@ -155,3 +155,15 @@ def test_default_labels() -> None:
 def test_diff_tables_documented() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "diff.md").read_text(encoding="utf-8")
     assert diff_outputs.markdown() in doc, "run python scripts/gen_data_model.py"
+
+
+def test_json_nodes_encoded_in_chunks_equal_the_document(loaded: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trtscope.exporters import diff_json as dj
+    from trtscope.exporters.json_report import dumps
+
+    d = diff(loaded["base"], loaded["split"])
+    whole = json.loads(dumps(dj.diff_document(d)))
+    for chunk in (1, 2, 100):
+        monkeypatch.setattr(dj, "_CHUNK", chunk)
+        assert json.loads(dj.diff_json(d)) == whole
+    assert len(whole["nodes"]) == len(d.nodes) == 3

@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 #: Commands that only read inputs and write their output: after success the process may end without the
 #: interpreter's teardown (see :func:`entry`).
-READ_ONLY = frozenset({"report", "export"})
+READ_ONLY = frozenset({"report", "export", "diff"})
 #: Large results kept alive until the process ends, so their deallocation is skipped by a fast exit.
 RETAINED: list[object] = []
 

@@ -62,8 +62,8 @@ def _table(df: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
     return _records(df, names)
 
 
-def _nodes(d: Diff) -> list[dict[str, Any]]:
-    recs = _table(d.nodes, dout.DIFF_NODES.names)
+def _nodes(d: Diff, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+    recs = _table(d.nodes.iloc[start:stop], dout.DIFF_NODES.names)
     out = []
     for r in recs:
         a = {k: r.pop(f"{k}_a") for k in _SIDE_FIELDS}
@@ -85,7 +85,7 @@ def _reformats(d: Diff) -> dict[str, Any]:
 
 
 def diff_document(d: Diff, conditions: list[FailOn] | None = None, violations: list[Violation] | None = None,
-                  top: int = 10) -> dict[str, Any]:
+                  top: int = 10, *, with_nodes: bool = True) -> dict[str, Any]:
     """The document as a dict: ``changes`` holds the first ``top`` rows of the ranked change list (every node
     is in ``nodes``)."""
     doc: dict[str, Any] = {
@@ -111,10 +111,18 @@ def diff_document(d: Diff, conditions: list[FailOn] | None = None, violations: l
     doc["layer_kinds"] = _table(d.layer_kinds, dout.DIFF_LAYER_KINDS.names)
     doc["reformats"] = _reformats(d)
     doc["inserted"] = _table(d.inserted, dout.DIFF_INSERTED.names)
-    doc["nodes"] = _nodes(d)
+    if with_nodes:
+        doc["nodes"] = _nodes(d)
     return doc
+
+
+#: Nodes encoded per chunk: the records of 100,000 nodes never exist as dicts all at once.
+_CHUNK = 10_000
 
 
 def diff_json(d: Diff, conditions: list[FailOn] | None = None, violations: list[Violation] | None = None,
               top: int = 10) -> str:
-    return dumps(diff_document(d, conditions, violations, top))
+    """``diff --json``: the document of :func:`diff_document`, its ``nodes`` array encoded chunk by chunk."""
+    head = dumps(diff_document(d, conditions, violations, top, with_nodes=False))
+    chunks = [dumps({"n": _nodes(d, i, i + _CHUNK)})[6:-2] for i in range(0, len(d.nodes), _CHUNK)]
+    return head[:-1] + ',"nodes":[' + ",".join(c for c in chunks if c) + "]}"

@@ -36,7 +36,7 @@ def diff_headline_rows(d: Diff) -> list[DiffRow]:
     how = f"{m.exact:,} by name, {m.structural:,} by structure" if m.matched else "none"
     rows.append(("ONNX nodes", f"{a.onnx_nodes:,} ({m.only_a:,} only here)", f"{b.onnx_nodes:,} ({m.only_b:,} only "
                  f"here)", f"{m.matched:,} matched: {how}", "warn" if m.low_confidence else ""))
-    est = "" if a.coverage_exact and b.coverage_exact else " (estimated: no ONNX model on a side)"
+    est = "" if a.coverage_exact and b.coverage_exact else " (estimated)"
     drop = s.coverage_delta is not None and s.coverage_delta < 0
     rows.append(("Fusion coverage" + est, pct(a.fusion_coverage), pct(b.fusion_coverage),
                  signed_points(s.coverage_delta), "warn" if drop else "bold"))

@@ -122,6 +122,10 @@ def _notes(a: Side, b: Side, m: Matching, mf: MatchFigures) -> list[str]:
             break
         if not graph_usable(s.an) and o.has_graph:
             notes.append(f"{s.label}'s ONNX graph has no readable edges: nodes are ordered by engine layer")
+    smaller = min(int(a.compute.sum()), int(b.compute.sum()))
+    if smaller and mf.compute_matched < 0.5 * smaller:
+        notes.append(f"only {mf.compute_matched} of the {smaller} compute nodes of the smaller side were paired: "
+                     "are A and B engines of one model?")
     if mf.low_confidence:
         notes.append(f"{mf.low_confidence} structural pairs have a confidence below {LOW_CONFIDENCE}")
     return notes
