@@ -17,15 +17,17 @@ itself costs and stays comparable across machines.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_report import measure
-from large_input import bench_arguments, prepared_input
+from large_input import NODES_PER_BLOCK, bench_arguments, prepared_input
 
 SPLIT_EVERY = 7
 REFORMAT_EVERY = 9
@@ -100,6 +102,24 @@ def make_renamed(b: Path, out: Path) -> None:
         shutil.copy(b / f, out / f)
 
 
+_NODE = re.compile(r"^/model/layers\.(\d+)/\w+?_(\d+)/")
+
+
+def check_pairing(a: Path, c: Path, nodes: int) -> None:
+    """The all-structural diff's pairs against the renaming that made C (node i of A is ``n<i>`` in C)."""
+    out = subprocess.run([sys.executable, "-m", "trtscope", "diff", str(a), str(c), "--json"], capture_output=True,
+                         check=True)
+    doc = json.loads(out.stdout)
+    right = 0
+    for n in doc["nodes"]:
+        m = _NODE.match(n["node_a"] or "")
+        if m and n["node_b"] == f"n{int(m.group(1)) * NODES_PER_BLOCK + int(m.group(2))}":
+            right += 1
+    print(f"pairs of the all-structural diff checked against the renaming: {right:,} of {nodes:,} right "
+          f"({doc['summary']['nodes_structural']:,} structural pairs, {doc['summary']['low_confidence_pairs']:,} "
+          "below confidence 0.7)")
+
+
 def main() -> None:
     args = bench_arguments(__doc__)
     d, tmp, sizes = prepared_input(args.keep, args.blocks, "trtscope-bench-diff-")
@@ -126,6 +146,7 @@ def main() -> None:
     for k, what in (("same", "diff A B --json (names shared):    "), ("renamed", "diff A C --json (all structural): ")):
         print(f"{what}      {wall[k]:.2f} s, peak {rss[k] / 2**20:.0f} MiB -> time {wall[k] / wall['base']:.2f}x, "
               f"memory {rss[k] / rss['base']:.2f}x of the baseline")
+    check_pairing(d, c, sizes["onnx_nodes"])
     if tmp is not None:
         for p in (tmp, b, c):
             shutil.rmtree(p, ignore_errors=True)

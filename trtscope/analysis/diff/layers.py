@@ -110,7 +110,10 @@ def _placements(s: Side) -> pd.DataFrame:
     first_of_name: dict[str, int] = {}
     for i, n in enumerate(layers["name"].tolist()):
         first_of_name.setdefault(n, i)
-    consumer, producer = _tensor_links(s)
+    # the layer tensors are read only when a layer's name does not say where it sits (building them for a
+    # 20,000-layer engine costs as much as the rest of this comparison)
+    needs_tensors = any(not isinstance(t, str) for t in sel["reformat_target"].tolist())
+    consumer, producer = _tensor_links(s) if needs_tensors else ({}, {})
     next_work = np.full(len(layers) + 1, -1, dtype=np.int64)
     for i in range(len(layers) - 1, -1, -1):
         next_work[i] = i if work[i] else next_work[i + 1]
