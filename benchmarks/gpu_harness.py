@@ -91,6 +91,7 @@ def report(name: str, n: int, plain: list[float], inst: list[float]) -> float:
     print(
         f"  {name}: {n} iterations per rep, {len(plain)} pairs; median plain {mp * 1e3:.1f} ms, "
         f"instrumented {mi * 1e3:.1f} ms; overhead (median of paired ratios) {overhead:+.2f}% "
+        f"= ratio {statistics.median(ratios):.3f}x "
         f"[pairs {(ratios[0] - 1) * 100:+.1f}% .. {(ratios[-1] - 1) * 100:+.1f}%; plain spread "
         f"{(max(plain) / min(plain) - 1) * 100:.1f}%]"
     )

@@ -82,7 +82,8 @@ def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     ("manifest", "fragment"),
     [
         ("{", "invalid JSON"),
-        ('{"format": "trtscope-bundle", "schema_version": 99, "status": "complete"}', "newer than this trtscope"),
+        ('{"format": "trtscope-bundle", "schema_version": 99, "status": "complete"}',
+         "made by a newer trtscope (schema 99); this version reads up to 1"),
         ('{"format": "trtscope-bundle", "schema_version": 1, "status": "weird"}', "invalid status"),
     ],
 )

@@ -124,14 +124,9 @@ def marker(mid: int, flags: int, ts: int, name: str | None = None, domain: str |
     )
 
 
-@pytest.fixture
-def traced() -> tuple[KernelTracer, FakeCupti]:
-    clock = StepClock(start=1_000)
-    fake = FakeCupti(clock)
-    tr = KernelTracer(cupti=fake, clock=clock)
-    tr.start()
-    clock.last = 1_000_000  # time passes: the stop pairing is taken here
-    fake.queued = [
+def traced_records() -> list[Any]:
+    """Three NVTX ranges on thread 100, launches on threads 100 and 200, kernels (one orphan, one replayed)."""
+    return [
         marker(1, 2, 1_000, "iteration 0", "trtscope"),
         marker(1, 4, 5_000),
         marker(2, 2, 1_100, "fc1", "workload"),
@@ -150,6 +145,16 @@ def traced() -> tuple[KernelTracer, FakeCupti]:
         kernel(99, 13_000, 13_100, "orphan"),
         kernel(5, 14_000, 14_100, "replayed", graph_node=77),
     ]
+
+
+@pytest.fixture
+def traced() -> tuple[KernelTracer, FakeCupti]:
+    clock = StepClock(start=1_000)
+    fake = FakeCupti(clock)
+    tr = KernelTracer(cupti=fake, clock=clock)
+    tr.start()
+    clock.last = 1_000_000  # time passes: the stop pairing is taken here
+    fake.queued = traced_records()
     tr.stop()
     return tr, fake
 

@@ -1,4 +1,6 @@
-"""The real capture made on an H100 (fixtures/h100-torch-capture.trtscope, scripts/device/torch_capture.py).
+"""The real captures made on an H100 and an H200 (fixtures/h100-torch-capture.trtscope,
+fixtures/h200-torch-capture.trtscope; scripts/device/torch_capture.py). The H200 one was traced through the raw
+CUPTI buffer path (numpy decoding) and records the CLOCK_MONOTONIC -> CLOCK_MONOTONIC_RAW pairs.
 
 Expected values come from how the workload was built (40 iterations x 6 named layers, one CUDA graph of one
 iteration replayed 5 times, NVML at 50 Hz) and from the bundle's raw tables (API calls, NVTX ranges), never
@@ -19,9 +21,12 @@ LAYERS = ("fc1", "relu", "fc2", "gelu", "norm", "residual")
 ITERATIONS, REPLAYS = 40, 5
 
 
-@pytest.fixture(scope="module")
-def bundle() -> Path:
-    return own_fixture("h100-torch-capture.trtscope")
+GPUS = {"h100-torch-capture.trtscope": "NVIDIA H100", "h200-torch-capture.trtscope": "NVIDIA H200"}
+
+
+@pytest.fixture(scope="module", params=sorted(GPUS))
+def bundle(request: pytest.FixtureRequest) -> Path:
+    return own_fixture(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,7 @@ def test_manifest_says_what_it_is(bundle: Path) -> None:
     assert m["status"] == "complete" and m["kind"] == "torch-capture"
     assert m["clock"] == {"name": "CLOCK_MONOTONIC", "unit": "ns"}
     assert any("NOT a TensorRT capture" in n for n in m["notes"])
-    assert m["environment"]["gpu"].startswith("NVIDIA H100") and m["environment"]["nvtx_injection"] is True
+    assert m["environment"]["gpu"].startswith(GPUS[bundle.name]) and m["environment"]["nvtx_injection"] is True
     for key, entry in m["tables"].items():
         assert len(pd.read_parquet(bundle / entry["path"])) == entry["rows"], key
 
@@ -130,3 +135,21 @@ def test_bundle_reader_round_trip(bundle: Path, tables: dict[str, pd.DataFrame])
     assert len(art.kernels) == len(tables["kernels"]) and len(art.nvml) == len(tables["nvml"])
     assert len(art.nvtx_ranges) == len(tables["nvtx_ranges"])
     assert not [w for w in art.warnings if "did not finish" in w]
+
+
+def test_h200_raw_clock_pairs() -> None:
+    """CLOCK_MONOTONIC -> CLOCK_MONOTONIC_RAW: offset and drift follow from the two recorded pairs, and every
+    timestamp of the capture lies between them."""
+    b = own_fixture("h200-torch-capture.trtscope")
+    m = json.loads((b / "manifest.json").read_text())
+    raw = m["clock_alignment"]["monotonic_raw"]
+    s, e = raw["start"], raw["stop"]
+    assert raw["offset_ns"] == s["monotonic_raw_ns"] - s["monotonic_ns"]
+    dm, dr = e["monotonic_ns"] - s["monotonic_ns"], e["monotonic_raw_ns"] - s["monotonic_raw_ns"]
+    assert raw["drift_ppm"] == pytest.approx((dr - dm) / dm * 1e6, abs=1e-3)
+    assert raw["uncertainty_ns"] == max(s["half_width_ns"], e["half_width_ns"]) < 10_000
+    k = pd.read_parquet(b / "tables" / "kernels.parquet")
+    nvml = pd.read_parquet(b / "tables" / "nvml.parquet")
+    assert s["monotonic_ns"] < k["start_ns"].min() and k["end_ns"].max() < e["monotonic_ns"]
+    assert s["monotonic_ns"] < nvml["timestamp_ns"].min()
+    assert m["run"]["kernel_trace"]["decode"] == "raw" and m["run"]["kernel_trace"]["dropped"] == 0

@@ -212,8 +212,16 @@ def test_cli_refuses_existing_output_without_force(tmp_path: Path, capsys: pytes
     target.write_text("keep me")
     assert main(["export", fx, "--format", "json", "-o", str(target)]) == 2
     assert target.read_text() == "keep me"
-    assert main(["export", fx, "--format", "json", "-o", str(target), "--force"]) == 0
-    assert json.loads(target.read_text())["schema"] == tx.SCHEMA
+    capsys.readouterr()
+    # --force replaces only a previous export: a file trtscope did not write is refused, untouched
+    assert main(["export", fx, "--format", "json", "-o", str(target), "--force"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a previous trtscope export" in err
+    assert target.read_text() == "keep me"
+    target.unlink()
+    assert main(["export", fx, "--format", "json", "-o", str(target)]) == 0
+    assert main(["export", fx, "--format", "json", "-o", str(target), "--force", "--table", "layers"]) == 0
+    assert list(json.loads(target.read_text())["tables"]) == ["layers"]
 
 
 def test_force_replaces_a_previous_export_whole(tmp_path: Path) -> None:
@@ -282,7 +290,8 @@ def test_failed_forced_export_keeps_the_previous_one(tmp_path: Path, monkeypatch
 def test_failed_json_export_leaves_target_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a = trtscope.load(shared_fixture(*TREX))
     target = tmp_path / "a.json"
-    target.write_text("previous")
+    tx.write_tables(a, target, "json", tables=["layers"])
+    previous = target.read_bytes()
     real = tx.records_json
     calls = {"n": 0}
 
@@ -295,7 +304,7 @@ def test_failed_json_export_leaves_target_untouched(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(tx, "records_json", flaky)
     with pytest.raises(RuntimeError, match="serializer died"):
         tx.write_tables(a, target, "json", force=True)
-    assert target.read_text() == "previous"
+    assert target.read_bytes() == previous
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
 
 

@@ -249,3 +249,68 @@ def test_project_rtx_resnet18_example() -> None:
     # layer names are exactly the log's, in engine order
     lines = [x for x in (d / "build-verbose.log").read_text(errors="replace").split("\n") if x.startswith("Name: ")]
     assert a.layers["name"].tolist() == [x[6:x.index(", LayerType: ")] for x in lines]
+
+
+# --- absorbed: inside a Myelin region, named by no layer ----------------------------------------------------
+def _listing_nodes(log: str) -> tuple[set[str], set[str]]:
+    """(nodes the builder listed for Myelin regions, nodes some layer's Metadata names), from a verbose log."""
+    listed: set[str] = set()
+    named: set[str] = set()
+    for line in log.split("\n"):
+        if "ForeignNode {ForeignNode[" in line and " metadata: " in line:  # after the logger's prefix
+            listed.update(nm.metadata_nodes(line.split(" metadata: ", 1)[1]))
+        elif line.startswith("Name: ") and ", Metadata: " in line:
+            named.update(nm.metadata_nodes(line.split(", Metadata: ", 1)[1]))
+    return listed, named
+
+
+def test_absorbed_nodes_from_the_builders_listing_and_from_the_graph_range(tmp_path: Path) -> None:
+    """The real transformer: the nodes its region listing names but no layer names are absorbed; with the
+    listing removed from the log, the graph-range rule finds the same nodes (constants excepted)."""
+    d = own_fixture("rtx-h100-transformer")
+    log = (d / "build-verbose.log").read_text(errors="replace")
+    listed, named = _listing_nodes(log)
+    model = onnx.load(str(d / "model.onnx"), load_external_data=False)
+    ops = {n.name: n.op_type for n in model.graph.node}
+    expected = {n for n in listed - named if ops.get(n) not in ("Constant", "ConstantOfShape")}
+    assert len(expected) >= 10
+    a = load(d)
+    status = a.onnx_nodes.set_index("name")["status"]
+    assert {n for n, s in status.items() if s == "absorbed"} == listed - named
+    stripped = tmp_path / "build.log"
+    stripped.write_text("\n".join(x for x in log.split("\n") if "ForeignNode {ForeignNode[" not in x))
+    b = load(layers=stripped, onnx=d / "model.onnx")
+    assert not b.artifacts.layer_info.foreign_nodes
+    got = b.onnx_nodes.set_index("name")["status"]
+    assert {n for n, s in got.items() if s == "absorbed"} == expected
+    assert (b.onnx_nodes.loc[b.onnx_nodes["status"].eq("absorbed"), "in_myelin"]).all()
+
+
+def test_graph_range_rule_leaves_constants_and_non_region_gaps_folded(tmp_path: Path) -> None:
+    """Built up front: MatMul_0 and MatMul_5 run in Myelin region myl0; Reshape_1 / Transpose_2 between them
+    run in no layer (absorbed); Constant_3 between them is folded; Relu_6 runs in a plain layer and Shape_7,
+    between MatMul_5 (region) and Relu_8 (plain layer), is folded."""
+    spec = [
+        ("MatMul_0", "MatMul", ["x", "w0"], ["m0"]),
+        ("Reshape_1", "Reshape", ["m0", "s"], ["r1"]),
+        ("Transpose_2", "Transpose", ["r1"], ["t2"]),
+        ("Constant_3", "Constant", [], ["c3"]),
+        ("Add_4", "Add", ["t2", "c3"], ["a4"]),
+        ("MatMul_5", "MatMul", ["a4", "w5"], ["m5"]),
+        ("Relu_6", "Relu", ["m5"], ["r6"]),
+        ("Shape_7", "Shape", ["r6"], ["s7"]),
+        ("Relu_8", "Relu", ["r6"], ["y"]),
+    ]
+    _save_model(tmp_path / "m.onnx", spec, inits=("w0", "w5", "s"))
+    _write_layers(tmp_path / "engine.layers.json", [
+        {"Name": "MatMul_0_myl0_0", "LayerType": "gemm", "Metadata": "[ONNX Layer: MatMul_0]"},
+        {"Name": "__myl_AddMat_myl0_1", "LayerType": "gemm",
+         "Metadata": "[ONNX Layer: Add_4]\x1f[ONNX Layer: MatMul_5]"},
+        {"Name": "Relu_6", "LayerType": "PointWise", "Metadata": "[ONNX Layer: Relu_6]"},
+        {"Name": "Relu_8", "LayerType": "PointWise", "Metadata": "[ONNX Layer: Relu_8]"},
+    ])
+    status = load(tmp_path).onnx_nodes.set_index("name")["status"].to_dict()
+    assert status == {
+        "MatMul_0": "unfused", "Reshape_1": "absorbed", "Transpose_2": "absorbed", "Constant_3": "folded",
+        "Add_4": "fused", "MatMul_5": "fused", "Relu_6": "unfused", "Shape_7": "folded", "Relu_8": "unfused",
+    }

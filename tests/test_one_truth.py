@@ -31,7 +31,8 @@ from trtscope.exporters.json_report import report_document
 from trtscope.model import outputs
 from trtscope.views.console.report import render_report
 
-OWN = ["rtx-h100-resnet18", "rtx-h100-transformer", "h100-torch-capture.trtscope"]
+OWN = ["rtx-h100-resnet18", "rtx-h100-transformer", "h100-torch-capture.trtscope", "h200-torch-capture.trtscope",
+       "rtx-h200-qat-int8-residual-qdq", "rtx-h200-attention-mask-fp16", "rtx-h200-resnet18-dynamic"]
 SHARED = ["trex/a100-resnet18-fp32", "trex/a100-resnet18-fp16", "trex/a100-resnet18-qat", "trex/mobilenet-qat",
           "trex/rtx3090-tf-resnet50-fp16", "trt10-h100-mnist"]
 

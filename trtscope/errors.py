@@ -39,4 +39,5 @@ class OutputError(TrtscopeError):
 
     def __init__(self, path: str | Path, problem: str) -> None:
         self.path = str(path)
-        super().__init__(f"{path}: {problem}")
+        self.problem = " ".join(str(problem).split())  # always one line
+        super().__init__(f"{self.path}: {self.problem}")

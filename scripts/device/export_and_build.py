@@ -90,6 +90,14 @@ def export(model: Any, example: Any, folder: Path) -> int:
         )
     m = onnx.load(str(tmp))
     tmp.unlink()
+    return save_graph(m, folder)
+
+
+def save_graph(m: Any, folder: Path) -> int:
+    """model.onnx with every initializer in model.onnx.data (only model.onnx goes in the repository)."""
+    import onnx
+
+    folder.mkdir(parents=True, exist_ok=True)
     onnx.save(
         m,
         str(folder / "model.onnx"),

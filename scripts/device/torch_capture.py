@@ -9,6 +9,8 @@ trtscope bundle (kind ``torch-capture``: not TensorRT output).
 
 Usage (device, repository root): PYTHONPATH=. python3 scripts/device/torch_capture.py OUT.trtscope
 Re-executes itself once with NVTX_INJECTION64_PATH set (trtscope's own mechanism), then prints a summary.
+The manifest also records ``clock_alignment.monotonic_raw`` (CLOCK_MONOTONIC -> CLOCK_MONOTONIC_RAW, for
+Nsight) and how the kernel trace was decoded (``run.kernel_trace``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def main(out: Path) -> int:
     import torch
 
     from trtscope.bundle.writer import BundleWriter
+    from trtscope.capture.clocks import RawClockRecorder
     from trtscope.capture.cupti_trace import KernelTracer
     from trtscope.capture.nvml_sampler import ProcessNvmlSampler
     from trtscope.capture.nvtx_ranges import NvtxRanges
@@ -79,10 +82,16 @@ def main(out: Path) -> int:
     torch.cuda.synchronize()
     graph = torch.cuda.CUDAGraph()
     sampler, ranges, tracer = ProcessNvmlSampler(NVML_HZ), NvtxRanges(), KernelTracer()
+    raw_clock = RawClockRecorder()
     with BundleWriter(out, kind="torch-capture", force=True) as w:
+        raw_clock.start()
         w.note(
             "NOT a TensorRT capture: a PyTorch workload with one push/pop NVTX range (domain 'workload') per "
             "'layer' around its kernels, made to verify trtscope's NVML/NVTX/CUPTI capture on a real GPU"
+        )
+        w.note(
+            f"made by scripts/device/torch_capture.py (trtscope repository) on {torch.cuda.get_device_name(0)}, "
+            f"{time.strftime('%Y-%m-%d', time.gmtime())}; kernel trace decoded '{tracer.decode}'"
         )
         sampler.start()
         w.update(
@@ -126,7 +135,7 @@ def main(out: Path) -> int:
         w.write_table("nvtx_ranges", t.nvtx_ranges)
         w.write_table("nvml", nvml)
         w.update(
-            clock_alignment={"cupti": t.alignment},
+            clock_alignment={"cupti": t.alignment, "monotonic_raw": raw_clock.stop()},
             run={
                 "workload": f"{ITERATIONS} iterations x {len(LAYERS)} layers {list(LAYERS)}, "
                 "fp16 (256,1024)x(1024,1024); "
@@ -140,12 +149,20 @@ def main(out: Path) -> int:
                 "nvml_errors": sampler.errors,
                 "nvml_sampler": "helper process (ProcessNvmlSampler)",
                 "api_calls_recorded": tracer.api_calls,
+                "kernel_trace": {"decode": tracer.decode, **tracer.stats},
             },
         )
         for n in t.notes:
             w.note(n)
     summarize(out, t, nvml, sampler)
     return 0
+
+
+def t_stats(out: Path) -> dict[str, Any]:
+    import json
+
+    m = json.loads((out / "manifest.json").read_text())
+    return {"kernel_trace": m["run"]["kernel_trace"], "monotonic_raw": m["clock_alignment"]["monotonic_raw"]}
 
 
 def summarize(out: Path, t: Any, nvml: Any, sampler: Any) -> None:
@@ -163,6 +180,7 @@ def summarize(out: Path, t: Any, nvml: Any, sampler: Any) -> None:
     print(f"nvtx ranges: {len(r)} by domain {r['domain'].value_counts(dropna=False).to_dict()}")
     print(f"api calls: {len(t.api_calls)} ({t.api_calls['kind'].value_counts().to_dict()})")
     print("clock alignment:", t.alignment)
+    print("kernel trace:", t_stats(out))
     if len(nvml):
         span = (nvml["timestamp_ns"].iloc[-1] - nvml["timestamp_ns"].iloc[0]) / 1e9
         print(

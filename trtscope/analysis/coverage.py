@@ -41,28 +41,43 @@ def coverage_summary(nodes: pd.DataFrame, *, exact: bool) -> CoverageSummary:
 COVERAGE_BY_OP_COLUMNS = tuple(COVERAGE_BY_OP.names)
 
 
+def op_codes(op_types: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    """A code per row for its op type (unknown op types share the last code, labelled None), and the labels.
+    Grouping by these codes with ``np.bincount`` is what keeps per-op rollups of 100,000 nodes cheap."""
+    codes, uniques = pd.factorize(op_types.astype(object), use_na_sentinel=True)
+    k = len(uniques)
+    return np.where(codes < 0, k, codes), [*uniques.tolist(), None]
+
+
+_STATUS_CODES = {s.value: i for i, s in enumerate(NodeStatus)}
+
+
 def coverage_by_op(nodes: pd.DataFrame) -> pd.DataFrame:
-    """One row per op type (None: op type unknown): node counts per status (summing to ``nodes``), how many
-    ran inside Myelin, and coverage = fused / (fused + unfused) for compute op types (NaN otherwise)."""
+    """One row per op type (None: unknown): node counts per status (summing to ``nodes``), how many ran inside
+    Myelin, and coverage = fused / (fused + unfused) for compute op types (NaN otherwise); most nodes first."""
     if nodes.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in COVERAGE_BY_OP_COLUMNS})
-    op = nodes["op_type"].astype(object)
-    key = op.where(op.notna(), "\x00")  # group unknown op types together; restored to None below
-    counts = pd.crosstab(key, nodes["status"]).reindex(columns=NodeStatus.values(), fill_value=0)
-    g = nodes.groupby(key, sort=False)
-    out = pd.DataFrame(
-        {"node_class": g["node_class"].first(), "nodes": g.size(), "in_myelin": g["in_myelin"].sum()}
-    ).join(counts)
-    running = out[NodeStatus.FUSED.value] + out[NodeStatus.UNFUSED.value]
-    out["coverage"] = (out[NodeStatus.FUSED.value] / running.where(running > 0)).where(
-        out["node_class"].eq(NodeClass.COMPUTE.value)
-    )
-    out = out.rename_axis("op_type").reset_index()
-    out = out.sort_values(["nodes", "op_type"], ascending=[False, True], kind="stable").reset_index(drop=True)
-    out["op_type"] = out["op_type"].astype(object).where(out["op_type"].ne("\x00"), None)
-    for c in ("nodes", "in_myelin", *NodeStatus.values()):
-        out[c] = out[c].astype(np.int64)
-    return out[list(COVERAGE_BY_OP_COLUMNS)]
+    codes, labels = op_codes(nodes["op_type"])
+    k = len(labels)
+    status = nodes["status"].map(_STATUS_CODES).to_numpy(dtype=np.int64)
+    per_status = np.bincount(codes * 4 + status, minlength=k * 4).reshape(k, 4)
+    total = per_status.sum(axis=1)
+    in_myelin = np.bincount(codes, weights=nodes["in_myelin"].to_numpy(dtype=bool), minlength=k).astype(np.int64)
+    first = np.zeros(k, dtype=np.int64)
+    used, at = np.unique(codes, return_index=True)
+    first[used] = at
+    classes = nodes["node_class"].to_numpy(dtype=object)[first]
+    out = pd.DataFrame({"op_type": pd.Series(labels, dtype=object), "node_class": pd.Series(classes, dtype=object),
+                        "nodes": total, **{st.value: per_status[:, i] for i, st in enumerate(NodeStatus)},
+                        "in_myelin": in_myelin})
+    running = per_status[:, 0] + per_status[:, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = per_status[:, 0] / running
+    out["coverage"] = np.where((running > 0) & (classes == NodeClass.COMPUTE.value), cov, np.nan)
+    out = out[total > 0]
+    key = out["op_type"].fillna("")
+    out = out.iloc[np.lexsort((key.to_numpy(dtype=object).astype(str), -out["nodes"].to_numpy()))]
+    return out[list(COVERAGE_BY_OP_COLUMNS)].reset_index(drop=True)
 
 
 def unfused_compute_nodes(nodes: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from trtscope.analysis.graph_walk import GraphWalk
-from trtscope.analysis.onnx_ops import KNOWN_OPS, QDQ_OPS, anchor_position, node_class
+from trtscope.analysis.onnx_ops import KNOWN_OPS, anchor_priorities, node_class
 from trtscope.analysis.regions import absorbed_nodes
 from trtscope.model import names as nm
 from trtscope.model.artifacts import LayerInfo, LayerProfile, OnnxGraph
@@ -160,20 +160,6 @@ def _is_myelin(name: str, ltype: str) -> tuple[bool, str | None]:
     return False, None
 
 
-def _layer_kind(name: str, ltype: str, origin: str | None, nodes: list[str], op_of: OpLookup) -> LayerKind:
-    """Kinds are decided in LayerKind order: what TensorRT inserted first, then what runs ONNX work."""
-    if origin == "QDQ" or (nodes and ltype in ("Reformat", "NoOp", "") and all(op_of(n) in QDQ_OPS for n in nodes)):
-        return LayerKind.QDQ
-    if origin == "REFORMAT" or nm.reformat_target(name) is not None:
-        return LayerKind.REFORMAT
-    if ltype in NOOP_TYPES:
-        return LayerKind.NOOP
-    if not nodes:
-        return LayerKind.OTHER
-    substantive = sum(1 for n in nodes if op_of.node_class(n) in _SUBSTANTIVE)
-    return LayerKind.FUSED if substantive >= 2 else LayerKind.SINGLE
-
-
 class OpLookup:
     """Op type (and class) of a node name: from the ONNX graph, else guessed from the name (cached)."""
 
@@ -202,15 +188,20 @@ class OpLookup:
 
 # per-node flags gathered over the layers
 _LIVE, _FUSED, _MYELIN, _PRESENT = 1, 2, 4, 8
+_CLASS_CODES = {c.value: i for i, c in enumerate(NodeClass)}
+_SUBSTANTIVE_CODES = np.array([c in _SUBSTANTIVE for c in NodeClass], dtype=bool)
+_QDQ_CODE = _CLASS_CODES[NodeClass.QDQ.value]
+#: LayerTypes a layer made only of Q/DQ nodes has when TensorRT turned the Q/DQ pair into a conversion
+_QDQ_CARRIER_TYPES = frozenset({"Reformat", "NoOp", ""})
 
 
 def analyze_fusion(
     info: LayerInfo | None, profile: LayerProfile | None, onnx: OnnxGraph | None
 ) -> FusionResult:
-    """One pass over the layers builds the mapping, the layer kinds and every node's flags.
+    """One pass over the layers builds the mapping; kinds, anchors and node flags are then vectorised.
 
-    Plain dicts and lists, not pandas group-bys: keys are names, and 20,000 layers x 100,000 nodes must
-    stay well under a second.
+    Plain dicts and lists in the pass, arrays after it, no pandas group-bys: keys are names, and 20,000 layers
+    x 100,000 nodes must stay well under a second.
     """
     warnings: list[str] = []
     layers = _base_layers(info, profile)
@@ -229,10 +220,9 @@ def analyze_fusion(
     sources: list[str] = []
     regions: list[str | None] = []
     in_myelin: list[bool] = []
-    kinds: list[str] = []
-    anchors: list[int] = []
     targets: list[tuple[str, int, str] | None] = []
-    layer_flags: list[int] = []
+    pre: list[int] = []  # what the layer is before its nodes are looked at: 1 QDQ origin, 2 reformat, 3 no-op
+    carrier: list[bool] = []  # a LayerType that turns an all-Q/DQ layer into a Q/DQ layer
     get_id = node_id.get
     for name, md, origin, ltype in zip(
         layers["name"].tolist(), layers["metadata"].tolist(), layers["origin"].tolist(), layers["type"].tolist(),
@@ -243,20 +233,15 @@ def analyze_fusion(
         ltype = ltype if isinstance(ltype, str) else ""
         nodes, src = _layer_nodes(name, md, origin, graph, foreign, warnings)
         myel, region = _is_myelin(name, ltype)
-        kind = _layer_kind(name, ltype, origin, nodes, op_of)
         rt = nm.reformat_target(name) if name.startswith("Reformatting") else None
         node_lists.append(nodes)
         sources.append(src)
         regions.append(region)
         in_myelin.append(myel)
-        kinds.append(kind.value)
-        runs = kind in _RUNNING_KINDS
-        anchors.append(-1 if not runs else anchor_position([op_of(n) for n in nodes]) if len(nodes) > 1 else 0)
         targets.append(rt)
-        flag = _PRESENT
-        if runs:
-            flag |= _LIVE | (_FUSED if kind is LayerKind.FUSED else 0)
-        layer_flags.append(flag | (_MYELIN if myel else 0))
+        pre.append(1 if origin == "QDQ" else 2 if (origin == "REFORMAT" or rt is not None)
+                   else 3 if ltype in NOOP_TYPES else 0)
+        carrier.append(ltype in _QDQ_CARRIER_TYPES)
         for n in nodes:
             j = get_id(n)
             if j is None:
@@ -271,57 +256,88 @@ def analyze_fusion(
                 node_id[n] = n_graph + len(extra_names)
                 extra_names.append(n)
 
-    # Per mapping row, then per node: vectorised from the layer-level lists gathered above.
-    counts = np.fromiter(map(len, node_lists), dtype=np.int64, count=len(node_lists))
-    node_ix = np.asarray(map_node, dtype=np.int64)
-    layer_ix = np.repeat(layers["index"].to_numpy(dtype=np.int64), counts)
-    n_nodes = n_graph + len(extra_names)
-    flags = np.zeros(n_nodes, dtype=np.int64)
-    np.bitwise_or.at(flags, node_ix, np.repeat(np.asarray(layer_flags, dtype=np.int64), counts))
-    per_node = np.bincount(node_ix, minlength=n_nodes)
-    order = np.argsort(node_ix, kind="stable")
-    grouped = layer_ix[order].tolist()
-    ends = np.cumsum(per_node).tolist()
-    layers_of: list[list[int]] = []
-    start = 0
-    for end in ends:
-        layers_of.append(grouped[start:end])
-        start = end
-    # position of each mapping row within its layer's node list: the anchor row is the one at `anchors`
-    offsets = np.arange(len(node_ix)) - np.repeat(np.cumsum(counts) - counts, counts)
-    anchor_of_layer = np.asarray(anchors, dtype=np.int64)
-    is_anchor = offsets == np.repeat(anchor_of_layer, counts)
-
-    names = [*graph.names, *extra_names] if graph is not None else list(extra_names)
-    layers["onnx_nodes"] = node_lists
-    layers["n_onnx_nodes"] = counts
-    layers["mapping_source"] = sources
-    layers["in_myelin"] = np.asarray(in_myelin, dtype=bool)
-    layers["myelin_region"] = regions
-    layers["reformat_direction"] = [t[0].lower() if t else None for t in targets]
-    layers["reformat_tensor"] = pd.array([t[1] if t else None for t in targets], dtype="Int64")
-    layers["reformat_target"] = [t[2] if t else None for t in targets]
-    layers["kind"] = pd.Series(kinds, index=layers.index, dtype=object)
-    anchor_node = np.full(len(layers), None, dtype=object)
-    anchor_rows = np.flatnonzero(is_anchor)
-    anchor_node[layer_ix[anchor_rows]] = np.asarray(names, dtype=object)[node_ix[anchor_rows]] \
-        if len(anchor_rows) else []
-    layers["anchor_node"] = anchor_node
-
     if graph is not None and graph.unmatched > graph.matched:
         warnings.append(
             f"{graph.unmatched} layer-name pieces that look like ONNX node names are not in {graph.g.source} "
             f"(only {graph.matched} are): is it the model this engine was built from?"
         )
     nodes_df = _node_table(onnx, extra_names, op_of, warnings)
-    absorbed = absorbed_nodes(graph, node_id, (flags & _LIVE) != 0, layer_ix, node_ix, regions, foreign)
-    _statuses(nodes_df, flags, layers_of, absorbed)
-    layers["anchor_op"] = _anchor_ops(layers["anchor_node"], nodes_df)
+    n_nodes = len(nodes_df)
+    node_class = nodes_df["node_class"].map(_CLASS_CODES).to_numpy(dtype=np.int64)
+
+    # Per mapping row, then per layer, then per node: arrays from here on.
+    n_layers = len(node_lists)
+    counts = np.fromiter(map(len, node_lists), dtype=np.int64, count=n_layers)
+    node_ix = np.asarray(map_node, dtype=np.int64)
+    row_layer = np.repeat(np.arange(n_layers, dtype=np.int64), counts)  # layer position == layers.index
+    row_class = node_class[node_ix]
+    n_sub = np.bincount(row_layer, weights=_SUBSTANTIVE_CODES[row_class], minlength=n_layers)
+    n_qdq = np.bincount(row_layer, weights=row_class == _QDQ_CODE, minlength=n_layers)
+    pre_a = np.asarray(pre, dtype=np.int64)
+    kind = np.select(
+        [pre_a == 1, (counts > 0) & np.asarray(carrier, dtype=bool) & (n_qdq == counts), pre_a == 2, pre_a == 3,
+         counts == 0, n_sub >= 2],
+        [LayerKind.QDQ.value, LayerKind.QDQ.value, LayerKind.REFORMAT.value, LayerKind.NOOP.value,
+         LayerKind.OTHER.value, LayerKind.FUSED.value],
+        default=LayerKind.SINGLE.value,
+    ).astype(object)
+    runs = np.isin(kind, [k.value for k in _RUNNING_KINDS])
+    fused = kind == LayerKind.FUSED.value
+    myelin = np.asarray(in_myelin, dtype=bool)
+    layer_flags = _PRESENT | np.where(runs, _LIVE, 0) | np.where(fused, _FUSED, 0) | np.where(myelin, _MYELIN, 0)
+    flags = np.zeros(n_nodes, dtype=np.int64)
+    np.bitwise_or.at(flags, node_ix, np.repeat(layer_flags, counts))
+
+    # The anchor of a running layer: its row of lowest anchor priority, the first such in the layer's order.
+    offsets = np.arange(len(node_ix)) - np.repeat(np.cumsum(counts) - counts, counts)
+    priority = anchor_priorities(nodes_df["op_type"])[node_ix]
+    order = np.lexsort((offsets, priority, row_layer))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = row_layer[order][1:] != row_layer[order][:-1]
+    is_anchor = np.zeros(len(node_ix), dtype=bool)
+    is_anchor[order[first]] = True
+    is_anchor &= runs[row_layer]
+    anchor_rows = np.flatnonzero(is_anchor)
+    anchor_node = np.full(n_layers, None, dtype=object)
+    anchor_op = np.full(n_layers, None, dtype=object)
     node_names = nodes_df["name"].to_numpy(dtype=object)
+    if len(anchor_rows):
+        anchor_node[row_layer[anchor_rows]] = node_names[node_ix[anchor_rows]]
+        anchor_op[row_layer[anchor_rows]] = nodes_df["op_type"].to_numpy(dtype=object)[node_ix[anchor_rows]]
+
+    per_node = np.bincount(node_ix, minlength=n_nodes)
+    grouped = row_layer[np.argsort(node_ix, kind="stable")].tolist()
+    layers_of: list[list[int]] = []
+    start = 0
+    for end in np.cumsum(per_node).tolist():
+        layers_of.append(grouped[start:end])
+        start = end
+
+    absorbed = absorbed_nodes(n_graph, node_id, (flags & _LIVE) != 0, nodes_df["node_class"].tolist(), row_layer,
+                              node_ix, regions, foreign)
+    _statuses(nodes_df, flags, layers_of, absorbed)
+    idx = layers.index
+    new_columns = pd.DataFrame(
+        {
+            "onnx_nodes": pd.Series(node_lists, dtype=object, index=idx),
+            "n_onnx_nodes": counts,
+            "mapping_source": pd.Series(sources, dtype=object, index=idx),
+            "in_myelin": myelin,
+            "myelin_region": pd.Series(regions, dtype=object, index=idx),
+            "reformat_direction": pd.Series([t[0].lower() if t else None for t in targets], dtype=object, index=idx),
+            "reformat_tensor": pd.array([t[1] if t else None for t in targets], dtype="Int64"),
+            "reformat_target": pd.Series([t[2] if t else None for t in targets], dtype=object, index=idx),
+            "kind": pd.Series(kind, dtype=object, index=idx),
+            "anchor_node": pd.Series(anchor_node, dtype=object, index=idx),
+            "anchor_op": pd.Series(anchor_op, dtype=object, index=idx),
+        },
+        index=idx,
+    )
+    layers = pd.concat([layers, new_columns], axis=1)
     mapping = pd.DataFrame(
         {
-            "layer_index": layer_ix,
-            "layer_name": layers["name"].to_numpy(dtype=object)[layer_ix],
+            "layer_index": row_layer,
+            "layer_name": layers["name"].to_numpy(dtype=object)[row_layer],
             "node_name": node_names[node_ix] if len(node_ix) else np.array([], dtype=object),
             "node_index": node_ix,
             "source": np.repeat(np.asarray(sources, dtype=object), counts),
@@ -330,13 +346,6 @@ def analyze_fusion(
         }
     )
     return FusionResult(layers=layers, onnx_nodes=nodes_df, mapping=mapping, warnings=_dedupe(warnings))
-
-
-def _anchor_ops(anchor_node: pd.Series, nodes: pd.DataFrame) -> pd.Series:
-    """Op type of each layer's anchor node (None for layers without ONNX nodes)."""
-    op = dict(zip(nodes["name"].tolist(), nodes["op_type"].tolist(), strict=True))
-    return pd.Series([op.get(n) if n is not None else None for n in anchor_node.tolist()], index=anchor_node.index,
-                     dtype=object)
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -104,12 +104,3 @@ class GraphWalk:
         if last not in down:
             return []
         return sorted(self._up([last], first, within=down))
-
-    def hull(self, seeds: Iterable[int]) -> set[int]:
-        """Nodes on some path between two of ``seeds`` (the seeds included): what a region spans."""
-        s = set(seeds)
-        if not s:
-            return set()
-        lo, hi = min(s), max(s)
-        down = self._down(s, hi)
-        return self._up(s, lo, within=down)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trtscope.analysis.coverage import op_codes
 from trtscope.model.outputs import HOTSPOTS, OP_HOTSPOTS, REFORMAT_LAYERS, UNFUSED_HOTSPOTS
 from trtscope.model.summary import EndToEnd, ReformatCost, TimeStats
 from trtscope.model.vocabulary import Attribution, LayerKind, NodeClass, NodeStatus
@@ -80,32 +81,45 @@ def attribute_to_nodes(nodes: pd.DataFrame, mapping: pd.DataFrame, layers: pd.Da
 OP_HOTSPOT_COLUMNS = tuple(OP_HOTSPOTS.names)
 
 
-def op_type_hotspots(nodes: pd.DataFrame, layers: pd.DataFrame, total_ms: float | None) -> pd.DataFrame:
+def op_type_hotspots(nodes: pd.DataFrame, layers: pd.DataFrame, mapping: pd.DataFrame, total_ms: float | None,
+                     rule: Attribution = Attribution.ANCHOR) -> pd.DataFrame:
     """Derived time per ONNX op type (``ms``, ``share`` of the layer sum, ``unfused_ms`` = the part of it spent
     in unfused compute nodes), plus the time of layers that run no ONNX node per layer kind; descending.
 
-    ``nodes`` counts the op type's running nodes; ``layers`` the layers whose time it received.
+    ``nodes`` counts the op type's running nodes; ``layers`` the timed layers whose time it received under
+    ``rule`` (anchor: layers anchored on the op type; split: layers holding a node of it).
     """
     cols = list(OP_HOTSPOT_COLUMNS)
     if total_ms is None:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
-    running = nodes["status"].isin([NodeStatus.FUSED.value, NodeStatus.UNFUSED.value])
-    df = nodes[running | nodes["derived_ms"].notna()]
-    op = df["op_type"].astype(object)
-    key = op.where(op.notna(), "\x00")
-    unfused = df["node_class"].eq(NodeClass.COMPUTE.value) & df["status"].eq(NodeStatus.UNFUSED.value)
-    g = df.assign(_u=df["derived_ms"].where(unfused, 0.0).fillna(0.0), _ms=df["derived_ms"].fillna(0.0)).groupby(
-        key, sort=False)
-    per_op = pd.DataFrame({"nodes": g.size(), "ms": g["_ms"].sum(), "unfused_ms": g["_u"].sum()})
+    codes, labels = op_codes(nodes["op_type"])
+    k = len(labels)
+    status = nodes["status"].to_numpy(dtype=object)
+    derived = nodes["derived_ms"].to_numpy(dtype="float64")
+    running = (status == NodeStatus.FUSED.value) | (status == NodeStatus.UNFUSED.value)
+    counted = running | ~np.isnan(derived)
+    unfused = (nodes["node_class"].to_numpy(dtype=object) == NodeClass.COMPUTE.value) & \
+        (status == NodeStatus.UNFUSED.value)
+    d0 = np.nan_to_num(derived)
+    n_per = np.bincount(codes[counted], minlength=k)
+    ms_per = np.bincount(codes[counted], weights=d0[counted], minlength=k)
+    u_per = np.bincount(codes[counted & unfused], weights=d0[counted & unfused], minlength=k)
     mean = layers["mean_ms"].to_numpy(dtype="float64")
     timed = np.isfinite(mean)
-    anchor_op = layers["anchor_op"].astype(object)
     has_anchor = layers["anchor_node"].notna().to_numpy()
-    a_key = anchor_op.where(anchor_op.notna(), "\x00")
-    per_op["layers"] = pd.Series(a_key[has_anchor & timed]).value_counts().reindex(per_op.index, fill_value=0)
-    per_op = per_op.rename_axis("op_type").reset_index()
-    per_op["op_type"] = per_op["op_type"].astype(object).where(per_op["op_type"].ne("\x00"), None)
-    per_op["layer_kind"] = None
+    if rule is Attribution.ANCHOR:  # layers anchored on each op type
+        li = mapping["layer_index"].to_numpy(dtype=np.int64)
+        rows = mapping["anchor"].to_numpy(dtype=bool) & timed[li]
+        layer_per = np.bincount(codes[mapping["node_index"].to_numpy(dtype=np.int64)[rows]], minlength=k)
+    else:  # layers holding a node of each op type
+        li = mapping["layer_index"].to_numpy(dtype=np.int64)
+        use = (has_anchor & timed)[li]
+        pairs = np.unique(li[use] * (k + 1) + codes[mapping["node_index"].to_numpy(dtype=np.int64)[use]])
+        layer_per = np.bincount(pairs % (k + 1), minlength=k)
+    keep = n_per > 0
+    per_op = pd.DataFrame({"op_type": pd.Series(labels, dtype=object)[keep].to_numpy(dtype=object),
+                           "layer_kind": None, "nodes": n_per[keep], "layers": layer_per[keep],
+                           "ms": ms_per[keep], "unfused_ms": u_per[keep]})
     rest = layers[~has_anchor & timed]
     if len(rest):
         lg = rest.groupby("kind", sort=False)["mean_ms"].agg(["sum", "size"])

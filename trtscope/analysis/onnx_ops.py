@@ -7,6 +7,9 @@ reformats) are reported, but they are neither "fused" wins nor "unfused" losses.
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from trtscope.model.vocabulary import NodeClass
 
 CONSTANT_OPS = frozenset({"Constant", "ConstantOfShape", "EyeLike"})
@@ -83,22 +86,18 @@ def node_class(op_type: str | None) -> NodeClass:
     return NodeClass.COMPUTE
 
 
-def anchor_position(op_types: list[str | None]) -> int:
-    """Position of a layer's anchor among its nodes' op types (-1 for a layer with no node).
+def anchor_priority(op_type: str | None) -> int:
+    """How strongly a node anchors its layer (lower wins; ties go to the layer's first node): a heavy compute op
+    (ANCHOR_OPS) 0, a secondary anchor 1, other compute 2, Q/DQ 3, shape/constant 4."""
+    if op_type in ANCHOR_OPS:
+        return 0
+    if op_type in SECONDARY_ANCHOR_OPS:
+        return 1
+    return {NodeClass.COMPUTE: 2, NodeClass.QDQ: 3}.get(node_class(op_type), 4)
 
-    The first heavy compute op (ANCHOR_OPS); else the first secondary anchor; else the first compute node
-    that is not Q/DQ; else the first non-shape node; else the first node.
-    """
-    if not op_types:
-        return -1
-    classes = [node_class(op) for op in op_types]
-    for test in (
-        lambda i: op_types[i] in ANCHOR_OPS,
-        lambda i: op_types[i] in SECONDARY_ANCHOR_OPS,
-        lambda i: classes[i] is NodeClass.COMPUTE,
-        lambda i: classes[i] is NodeClass.QDQ,
-    ):
-        for i in range(len(op_types)):
-            if test(i):
-                return i
-    return 0
+
+def anchor_priorities(op_types: pd.Series) -> np.ndarray:
+    """:func:`anchor_priority` of every op type in ``op_types``, each distinct op type decided once."""
+    codes, uniques = pd.factorize(op_types.astype(object), use_na_sentinel=True)
+    table = np.array([anchor_priority(u) for u in uniques] + [anchor_priority(None)], dtype=np.int64)
+    return table[codes]

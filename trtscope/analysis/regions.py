@@ -7,7 +7,13 @@ folded (the region does run their work, or made it unnecessary) nor unfused. Two
 
 * the builder's own listing (a verbose build log's ``ForeignNode {ForeignNode[…]} metadata: […]`` line names
   every ONNX node of the region);
-* the region's range in the ONNX graph: nodes on a path between two of the region's named nodes.
+* the region's range in the graph: nodes that sit, in the graph's topological node order, between two nodes the
+  same region's layers name, with only nodes no layer runs between them. Constants there are not counted (they
+  are folded, not absorbed).
+
+The range rule reads only the node order (no tensor edges), so it costs a few vectorised passes even on a
+100,000-node graph; valid ONNX graphs list nodes in topological order, and exporters emit a module's nodes
+together.
 """
 
 from __future__ import annotations
@@ -15,14 +21,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
-from trtscope.analysis.graph_walk import GraphWalk
+from trtscope.model.vocabulary import NodeClass
 
 
 def absorbed_nodes(
-    graph: GraphWalk | None,
+    n_graph: int,
     node_id: Mapping[str, int],
     live: np.ndarray,
+    node_classes: Sequence[str],
     layer_ix: np.ndarray,
     node_ix: np.ndarray,
     regions: Sequence[str | None],
@@ -30,9 +38,10 @@ def absorbed_nodes(
 ) -> dict[int, str]:
     """Node number -> why it counts as absorbed, for nodes in no running layer (``live`` False).
 
-    ``layer_ix`` / ``node_ix`` are the mapping rows; ``regions[i]`` is layer i's Myelin region (None outside
-    any); ``listings`` maps a region's name to the nodes the builder listed for it. Node numbers come from
-    ``node_id`` (names not in it are ignored: the caller registers listed names first).
+    ``n_graph`` nodes come from the ONNX graph (numbers ``0..n_graph-1`` in graph order); ``layer_ix`` /
+    ``node_ix`` are the mapping rows; ``regions[i]`` is layer i's Myelin region (None outside any);
+    ``listings`` maps a region's name to the nodes the builder listed for it (names not in ``node_id`` are
+    ignored: the caller registers listed names first).
     """
     out: dict[int, str] = {}
     for region, names in listings.items():
@@ -40,23 +49,25 @@ def absorbed_nodes(
             j = node_id.get(n)
             if j is not None and j < len(live) and not live[j] and j not in out:
                 out[j] = f"in Myelin region {region} (the builder's listing), named by no layer"
-    if graph is None or not len(node_ix):
+    if not n_graph or not len(node_ix):
         return out
-    n_graph = len(graph.names)
     region_of_row = np.asarray(regions, dtype=object)[layer_ix]
-    in_region = np.asarray([r is not None for r in region_of_row.tolist()], dtype=bool) & (node_ix < n_graph)
-    if not in_region.any():
+    in_graph = node_ix < n_graph
+    named = np.asarray([r is not None for r in region_of_row.tolist()], dtype=bool) & in_graph & live[node_ix]
+    if not named.any():
         return out
-    seeds: dict[str, set[int]] = {}
-    for r, j in zip(region_of_row[in_region].tolist(), node_ix[in_region].tolist(), strict=True):
-        seeds.setdefault(r, set()).add(j)
-    # only nodes in no running layer can be absorbed: skip regions whose index window holds none (no edges read)
-    idle = np.flatnonzero(~live[:n_graph])
-    for r, s in seeds.items():
-        lo, hi = min(s), max(s)
-        if hi - lo < 2 or np.searchsorted(idle, hi) <= np.searchsorted(idle, lo, side="right"):
-            continue
-        for j in sorted(graph.hull(s)):
-            if not live[j] and j not in out:
-                out[j] = f"on a graph path inside Myelin region {r}, named by no layer"
+    codes, uniques = pd.factorize(pd.Series(region_of_row[named], dtype=object))
+    # label per graph node: region code + 1 where a region's layer runs it, -1 where another layer runs it,
+    # NaN where no layer runs it (those take the labels of their neighbours in graph order)
+    label = np.where(live[:n_graph], -1.0, np.nan)
+    label[node_ix[named]] = codes + 1.0
+    series = pd.Series(label)
+    before, after = series.ffill().to_numpy(), series.bfill().to_numpy()
+    idle = ~live[:n_graph]
+    constant = np.asarray(node_classes[:n_graph], dtype=object) == NodeClass.CONSTANT.value
+    inside = idle & ~constant & (before == after) & (before > 0)
+    names = list(uniques)
+    for j, code in zip(np.flatnonzero(inside).tolist(), before[inside].astype(np.int64).tolist(), strict=True):
+        if j not in out:
+            out[j] = f"between nodes of Myelin region {names[code - 1]} in graph order, named by no layer"
     return out

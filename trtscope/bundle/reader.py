@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from trtscope.bundle.manifest import read_manifest
-from trtscope.errors import InputError
+from trtscope.bundle.manifest import ENVIRONMENT_KEYS, Manifest, open_manifest
+from trtscope.bundle.tables import CONTRACTS, read_table
 from trtscope.model.artifacts import Artifacts, LayerProfile, SourceFile
 from trtscope.model.tables import (
     GRAPH_NODE_COLUMNS,
@@ -20,25 +19,30 @@ from trtscope.model.tables import (
     ensure_columns,
 )
 from trtscope.parsers.detect import sniff
+from trtscope.parsers.files import open_input
+
+#: Raw artifacts are TensorRT's JSON files and logs; the parsers bound each kind further.
+MAX_RAW_BYTES = 2 * 1024**3
 
 
-def _table(root: Path, manifest: dict[str, Any], key: str) -> pd.DataFrame | None:
-    entry = manifest.get("tables", {}).get(key)
-    if not entry:
+def _table(m: Manifest, key: str, warnings: list[str]) -> tuple[pd.DataFrame, Path] | None:
+    entry = m.tables.get(key)
+    if entry is None:
         return None
-    rel = entry["path"] if isinstance(entry, dict) else str(entry)
-    p = root / rel
-    try:
-        return pd.read_parquet(p)
-    except FileNotFoundError as err:
-        raise InputError(p, "listed in the bundle manifest but missing") from err
-    except Exception as err:  # pyarrow raises several types for corrupt files
-        raise InputError(p, f"unreadable Parquet table ({type(err).__name__}: {err})") from err
+    rel = entry["path"]
+    real = m.member(rel, f"tables.{key}.path")
+    shown = m.root / rel
+    df = read_table(real, key, shown)
+    declared = entry.get("rows")
+    if declared is not None and declared != len(df):
+        warnings.append(f"{shown}: holds {len(df):,} rows, the bundle manifest says {declared:,}")
+    return df, shown
 
 
 def read_bundle(path: str | Path) -> Artifacts:
-    root = Path(path)
-    manifest = read_manifest(root)
+    """A bundle as Artifacts. The manifest is untrusted: see :mod:`trtscope.bundle.manifest`."""
+    m = open_manifest(path)
+    root, manifest = m.root, m.data
     art = Artifacts()
     status = manifest.get("status")
     if status != "complete":
@@ -46,7 +50,7 @@ def read_bundle(path: str | Path) -> Artifacts:
             f"bundle {root} is marked {status}: the capture did not finish; tables hold what was recorded"
         )
     env = manifest.get("environment") or {}
-    for key in ("gpu", "tensorrt_version", "cuda_driver_version", "driver_version", "cuda_runtime_version"):
+    for key in ENVIRONMENT_KEYS:
         if env.get(key) is not None:
             art.metadata[key] = env[key]
     art.metadata["bundle"] = {
@@ -57,17 +61,19 @@ def read_bundle(path: str | Path) -> Artifacts:
         "ended_at": manifest.get("ended_at"),
         "run": manifest.get("run") or {},
         "notes": manifest.get("notes") or [],
+        # what an export needs to put the bundle's times on another tool's clock (NVTXT ClockMonotonicRaw)
+        "clock": manifest.get("clock") or {},
+        "clock_alignment": manifest.get("clock_alignment") or {},
     }
     art.sources.append(SourceFile(str(root), "bundle", f"{manifest.get('kind')} bundle, {status}"))
 
-    artifacts = manifest.get("artifacts") or {}
+    artifacts = m.artifacts
     for key in ("layers", "build_log", "profile", "times"):
         rel = artifacts.get(key)
-        if not rel:
+        if rel is None:
             continue
-        p = root / rel
-        if not p.exists():
-            raise InputError(p, "listed in the bundle manifest but missing")
+        p = m.member(rel, f"artifacts.{key}")
+        open_input(p, "a raw artifact", max_bytes=MAX_RAW_BYTES).close()  # size and file type, before parsing
         s = sniff(p, strict=False)
         art.warnings.extend(s.warnings)
         if s.layer_info is not None and art.layer_info is None:
@@ -81,30 +87,27 @@ def read_bundle(path: str | Path) -> Artifacts:
         for k, v in s.metadata.items():
             art.metadata.setdefault(k, v)
 
-    iterations = _table(root, manifest, "iterations")
-    if iterations is not None:
-        art.iterations = ensure_columns(iterations, ITERATION_COLUMNS)
-        art.iterations_source = str(root / "tables" / "iterations.parquet")
-    layer_times = _table(root, manifest, "layer_times")
-    samples = _table(root, manifest, "layer_samples")
-    if art.profile is None and layer_times is not None:
-        lt = ensure_columns(layer_times, PROFILE_COLUMNS)
-        count = int(lt["count"].max()) if len(lt) and lt["count"].notna().any() else None
-        art.profile = LayerProfile(times=lt, count=count, source=str(root / "tables" / "layer_times.parquet"))
-    if art.profile is not None and samples is not None:
-        art.profile.samples = samples
+    tables = {key: t for key in CONTRACTS if (t := _table(m, key, art.warnings)) is not None}
+    if "iterations" in tables:
+        df, shown = tables["iterations"]
+        art.iterations = ensure_columns(df, ITERATION_COLUMNS)
+        art.iterations_source = str(shown)
+    if art.profile is None and "layer_times" in tables:
+        df, shown = tables["layer_times"]
+        lt = ensure_columns(df, PROFILE_COLUMNS)
+        counts = pd.to_numeric(lt["count"], errors="coerce")
+        count = int(counts.max()) if counts.notna().any() else None
+        art.profile = LayerProfile(times=lt, count=count, source=str(shown))
+    if art.profile is not None and "layer_samples" in tables:
+        art.profile.samples = tables["layer_samples"][0]
     for key, cols, attr in (
         ("kernels", KERNEL_COLUMNS, "kernels"),
         ("nvtx_ranges", NVTX_RANGE_COLUMNS, "nvtx_ranges"),
         ("nvml", NVML_SAMPLE_COLUMNS, "nvml"),
+        ("graph_nodes", GRAPH_NODE_COLUMNS, "graph_nodes"),
     ):
-        t = _table(root, manifest, key)
-        if t is not None:
-            setattr(art, attr, ensure_columns(t, cols))
-    api = _table(root, manifest, "api_calls")
-    if api is not None:
-        art.metadata["api_call_count"] = len(api)
-    graph_nodes = _table(root, manifest, "graph_nodes")
-    if graph_nodes is not None:
-        art.graph_nodes = ensure_columns(graph_nodes, GRAPH_NODE_COLUMNS)
+        if key in tables:
+            setattr(art, attr, ensure_columns(tables[key][0], cols))
+    if "api_calls" in tables:
+        art.metadata["api_call_count"] = len(tables["api_calls"][0])
     return art

@@ -27,6 +27,7 @@ from trtscope.atomic import atomic_write
 from trtscope.bundle.writer import BundleWriter
 from trtscope.capture import stats
 from trtscope.capture.backend import BuildOptions, EngineBackend, EngineRunner, LaunchTiming, format_log
+from trtscope.capture.clocks import RawClockRecorder
 from trtscope.capture.nvtx_ranges import NvtxRanges
 from trtscope.errors import MissingDependencyError
 from trtscope.parsers.files import read_input
@@ -93,6 +94,7 @@ class _State:
     layer_names: list[str] = field(default_factory=list)
     written: set[str] = field(default_factory=set)
     traced: bool = False
+    raw_clock: RawClockRecorder | None = None  # CLOCK_MONOTONIC -> CLOCK_MONOTONIC_RAW (for Nsight)
 
 
 def layer_names(layer_json: str) -> list[str]:
@@ -120,7 +122,9 @@ def run_capture(
     """Run the capture into ``writer``; returns the manifest's ``run`` section."""
     progress = progress or NullProgress()
     ranges = ranges or NvtxRanges()
-    state = _State()
+    raw_clock = RawClockRecorder(mono=clock)
+    raw_clock.start()
+    state = _State(raw_clock=raw_clock)
     env = {
         "trtscope_version": __version__,
         "python": platform.python_version(),
@@ -375,4 +379,6 @@ def _finish(
         writer.write_table("nvtx_ranges", own_ranges)
     if sampler is not None and sampler in started:
         writer.write_table("nvml", sampler.stop())
+    if state.raw_clock is not None:
+        writer.update(clock_alignment={"monotonic_raw": state.raw_clock.stop()})
     writer.update(run={"pid": os.getpid()})

@@ -23,6 +23,19 @@ def add_command(subparsers: Any, name: str, summary: str, epilog: str) -> argpar
     return parser
 
 
+def add_command_group(subparsers: Any, name: str, summary: str, epilog: str, dest: str) -> Any:
+    """A command made of subcommands (``trtscope nsys import``, ``trtscope ncu command``): returns the
+    subparsers to add them to; the bare command prints its help and exits 2."""
+    p = add_command(subparsers, name, summary, epilog)
+
+    def usage(_args: argparse.Namespace) -> int:
+        p.print_help(sys.stderr)
+        return 2
+
+    p.set_defaults(func=usage)
+    return p.add_subparsers(dest=dest, metavar="SUBCOMMAND")
+
+
 def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", nargs="?", metavar="PATH",
                    help="a directory of artifacts (read by content), an artifact file, or a trtscope bundle")
@@ -32,6 +45,9 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--onnx", metavar="F", help="the ONNX model (weights are not read; external data not needed)")
     p.add_argument("--example", action="store_true",
                    help="use the bundled real example (ResNet-18, TensorRT-RTX, H100)")
+    p.add_argument("--attribution", choices=("anchor", "split"), default="anchor",
+                   help="how a fused layer's time is derived per ONNX node and op type: all of it to the layer's "
+                   "anchor op (Conv, Gemm, MatMul, ...; default) or split evenly over its nodes")
 
 
 def stderr_console() -> Console:
@@ -49,6 +65,12 @@ def progress_status(enabled: bool) -> Iterator[object]:
         yield lambda msg: status.update(msg)
 
 
+def _is_bundle(path: str) -> bool:
+    from trtscope.bundle.manifest import is_bundle
+
+    return is_bundle(path)
+
+
 def prefetch_onnx(args: argparse.Namespace) -> None:
     """Start walking a large ONNX graph in a worker before pandas and the analysis are imported: on two
     cores the walk then costs nothing on the way to the first result. Best effort; errors surface later."""
@@ -59,7 +81,7 @@ def prefetch_onnx(args: argparse.Namespace) -> None:
     try:
         if args.onnx:
             onnx_wire.prefetch(args.onnx)
-        elif args.path and Path(args.path).is_dir():
+        elif args.path and Path(args.path).is_dir() and not _is_bundle(args.path):  # bundles: manifest only
             found, _ = onnx_wire.onnx_files_in(args.path)
             if found:
                 onnx_wire.prefetch(found[0])
@@ -80,4 +102,5 @@ def load_from_args(args: argparse.Namespace) -> Analysis:
             onnx=args.onnx,
             example=args.example,
             progress=progress,
+            attribution=getattr(args, "attribution", "anchor"),
         )

@@ -23,7 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("profile", "build or load an engine on this GPU, time it and write a capture bundle"),
     "diff": ("diff", "compare two engines of one model node by node (fusion, precision, reformats, time), CI gate"),
     "export": ("export", "export tables (CSV/Parquet/JSON) or a Chrome/Perfetto trace"),
-    "nsys": ("nsys", "Nsight Systems: import an `nsys export --type sqlite` report, or print nsys commands"),
+    "nsys": ("nsys", "Nsight Systems: import an `nsys export --type sqlite` report, print nsys commands, merge "
+             "NVTXT"),
+    "ncu": ("ncu", "Nsight Compute: print the ncu command that profiles a layer's (or the hotspots') kernels"),
     "doctor": ("doctor", "what this machine has (GPU, driver, CUDA, TensorRT, NVML, CUPTI, nvtx)"),
 }
 

@@ -1,4 +1,5 @@
-"""``trtscope nsys``: import an Nsight Systems SQLite export into a bundle, or print the capture commands."""
+"""``trtscope nsys``: import an Nsight Systems SQLite export into a bundle, print the capture commands, or merge
+trtscope's NVTXT annotations into an Nsight Systems report."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from trtscope.cli.common import add_command
+from trtscope.cli.common import add_command_group
 from trtscope.errors import TrtscopeError
 
 EPILOG = """examples:
@@ -19,6 +20,7 @@ EPILOG = """examples:
   nsys profile ... (as printed)   then   nsys export --type sqlite -o resnet.sqlite resnet.nsys-rep
   trtscope nsys import resnet.sqlite --layers resnet.layers.json --onnx model.onnx -o resnet.trtscope
   trtscope report resnet.trtscope
+  trtscope nsys merge resnet.nsys-rep resnet.trtscope -o resnet+layers.nsys-rep   layer/ONNX annotations on it
 """
 IMPORT_EPILOG = """examples:
   trtscope nsys import run.sqlite -o run.trtscope
@@ -35,12 +37,21 @@ COMMAND_EPILOG = """examples:
 
 Write --trtexec="ARGS" with "=": argparse would otherwise take "--onnx=..." for an option of its own.
 """
+MERGE_EPILOG = """examples:
+  trtscope nsys merge run.nsys-rep capture.nvtxt -o run+trtscope.nsys-rep
+  trtscope nsys merge run.nsys-rep run.trtscope/ -o run+trtscope.nsys-rep      export the NVTXT, then merge
+  trtscope nsys merge run.nsys-rep resnet_dir/ -o out.nsys-rep --at 2500000000   place a synthetic timeline
+  trtscope nsys merge run.nsys-rep capture.nvtxt -o out.nsys-rep --print        only print the command
+
+Runs Nsight Systems' ImportNvtxt (--cmd merge): $TRTSCOPE_IMPORTNVTXT, else ImportNvtxt on PATH, else a standard
+install (/opt/nvidia/nsight-systems/*/host-linux-x64). Where none is found, the exact command is printed and
+the exit code is 2. Events outside the report's time window are skipped by ImportNvtxt unless
+--update-report-time; the count it imported is compared with the count written.
+"""
 
 
 def register(subparsers: Any, name: str, summary: str) -> None:
-    p = add_command(subparsers, name, summary, EPILOG)
-    sub = p.add_subparsers(dest="nsys_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda _args: _usage(p))
+    sub = add_command_group(subparsers, name, summary, EPILOG, "nsys_command")
 
     imp = sub.add_parser("import", help="read an nsys SQLite export and write a trtscope bundle",
                          description="Read an `nsys export --type sqlite` file and write a trtscope bundle: kernels "
@@ -51,7 +62,8 @@ def register(subparsers: Any, name: str, summary: str) -> None:
                      help="engine layer information (--exportLayerInfo JSON or a log), copied into the bundle")
     imp.add_argument("--onnx", type=Path, metavar="F", help="the ONNX model, copied into the bundle")
     imp.add_argument("-o", "--output", type=Path, required=True, metavar="BUNDLE", help="bundle directory to write")
-    imp.add_argument("--force", action="store_true", help="overwrite an existing bundle")
+    imp.add_argument("--force", action="store_true", help="replace BUNDLE if it is a previous trtscope bundle "
+                     "(anything else is refused); the old one stays until the new one is complete")
     imp.add_argument("--json", action="store_true", help="print one JSON document instead of the summary")
     imp.set_defaults(func=run_import)
 
@@ -68,10 +80,22 @@ def register(subparsers: Any, name: str, summary: str) -> None:
     cmd.add_argument("--json", action="store_true", help="print the commands as a JSON list")
     cmd.set_defaults(func=run_command)
 
-
-def _usage(p: argparse.ArgumentParser) -> int:
-    p.print_help(sys.stderr)
-    return 2
+    mrg = sub.add_parser("merge", help="merge trtscope's NVTXT annotations into an Nsight Systems report",
+                         description="Lay an NVTXT file (or any trtscope input, exported to NVTXT first) onto an "
+                         "existing .nsys-rep with Nsight Systems' ImportNvtxt --cmd merge.", epilog=MERGE_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    mrg.add_argument("report", type=Path, metavar="REPORT.nsys-rep", help="the report to merge into (read-only)")
+    mrg.add_argument("input", metavar="INPUT", help="an .nvtxt file, or a bundle / artifact directory / file")
+    mrg.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.nsys-rep", help="report to write")
+    mrg.add_argument("--at", type=int, metavar="NS", help="place the file's first time value at NS ns of the "
+                     "report (ImportNvtxt --mode lin); for Manual time bases")
+    mrg.add_argument("--update-report-time", action="store_true",
+                     help="extend the report's time window to the merged events instead of dropping those outside")
+    mrg.add_argument("--time-base", default="auto", choices=("auto", "manual", "relative", "monotonic-raw"),
+                     help="when INPUT is not an .nvtxt file: the time base of the NVTXT written beside OUT")
+    mrg.add_argument("--print", dest="print_only", action="store_true", help="print the command, run nothing")
+    mrg.add_argument("--force", action="store_true", help="overwrite OUT (and the NVTXT written beside it)")
+    mrg.set_defaults(func=run_merge)
 
 
 # --- import ------------------------------------------------------------------------------------------------
@@ -235,4 +259,77 @@ def run_command(args: argparse.Namespace) -> int:
         lines.extend(f"#    note: {w}" for w in s.get("warnings", []))
         lines.append(s["command"])
     sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+# --- merge -------------------------------------------------------------------------------------------------
+def _is_nvtxt(path: str) -> bool:
+    return Path(path).suffix.lower() == ".nvtxt" and Path(path).is_file()
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from trtscope.atomic import check_writable
+    from trtscope.errors import InputError, MissingDependencyError, OutputError
+    from trtscope.exporters import nvtxt
+
+    out: Path = args.output
+    if out.suffix != ".nsys-rep":
+        raise OutputError(out, "give the merged report a .nsys-rep name")
+    if not args.print_only:
+        if not args.report.is_file():
+            raise InputError(args.report, "no such report (an .nsys-rep file)")
+        check_writable(out, force=args.force)
+    source = args.input
+    if not _is_nvtxt(source):
+        if Path(source).suffix.lower() == ".nvtxt":
+            raise InputError(source, "no such file")
+        from trtscope.loader import load
+
+        target = out.with_suffix(".nvtxt")
+        res = nvtxt.write_nvtxt(load(source), target, time_base=args.time_base, force=args.force)
+        print(f"wrote {target}: {res.ranges} ranges and {res.markers} markers, TimeBase {res.time_base}",
+              file=sys.stderr)
+        source = str(target)
+    tool = nvtxt.find_importnvtxt()
+
+    def command(output: str) -> list[str]:
+        return nvtxt.importnvtxt_argv(str(tool) if tool else "ImportNvtxt", "merge", report=str(args.report),
+                                      nvtxt=source, output=output, at_ns=args.at,
+                                      update_report_time=args.update_report_time)
+
+    shown = command(str(out))
+    if args.print_only or tool is None:
+        print(shlex.join(shown))
+        if tool is None and not args.print_only:
+            raise MissingDependencyError(
+                "ImportNvtxt (Nsight Systems)", "set TRTSCOPE_IMPORTNVTXT to it or put it on PATH; the command "
+                "above (run where Nsight Systems is installed) does the merge")
+        return 0
+    # ImportNvtxt writes the report itself: under a temporary name beside OUT, moved into place when complete
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".nsys-rep", dir=out.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        run = nvtxt.run_importnvtxt(command(tmp))
+        if run.returncode != 0 or not Path(tmp).is_file():
+            last = " ".join(run.output.strip().splitlines()[-1:]) or f"exit code {run.returncode}"
+            hint = (" — every event lies outside the report's time window: place them with --at NS or pass "
+                    "--update-report-time" if "no events were imported" in run.output else "")
+            raise TrtscopeError(f"ImportNvtxt failed: {last[:400]}{hint} (command: {shlex.join(shown)})")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    written = nvtxt.written_events(source)
+    print(shlex.join(shown))
+    got = "?" if run.imported is None else f"{run.imported:,}"
+    print(f"merged {source} into {out}: {got} events imported"
+          + (f" of {written:,} written" if written is not None else ""))
+    if written is not None and run.imported is not None and run.imported < written:
+        print(f"warning: {written - run.imported:,} events lay outside the report's time window and were "
+              "skipped: pass --update-report-time, or --at NS for a Manual time base", file=sys.stderr)
+        return 1
     return 0

@@ -15,7 +15,6 @@ import pandas as pd
 from trtscope._version import __version__
 from trtscope.analysis.session import Analysis
 from trtscope.model.summary import Summary, as_dict
-from trtscope.model.vocabulary import LayerKind
 
 SCHEMA = "trtscope-report/2"
 
@@ -128,7 +127,6 @@ def figures_document(a: Analysis) -> dict[str, Any]:
 
 def report_document(a: Analysis, top: int = 10, *, include_layers: bool = True) -> dict[str, Any]:
     """The report as a dict (``layers`` last). :func:`report_json` renders the same document faster."""
-    ref = a.layers[a.layers["kind"].eq(LayerKind.REFORMAT.value) & a.layers["mean_ms"].notna()]
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "trtscope_version": __version__,
@@ -142,10 +140,7 @@ def report_document(a: Analysis, top: int = 10, *, include_layers: bool = True) 
                                                        "median_ms", "share", "cum_share"]),
             "op_types": _records(a.op_hotspots.head(top), list(a.op_hotspots.columns)),
             "unfused": _records(a.unfused_hotspots.head(top), list(a.unfused_hotspots.columns)),
-            "reformat_layers": _records(
-                ref.sort_values("mean_ms", ascending=False, kind="stable").head(top),
-                ["index", "name", "type", "mean_ms", "share", "reformat_target"],
-            ),
+            "reformat_layers": _records(a.reformat_layers.head(top), list(a.reformat_layers.columns)),
         },
     }
     kernels = kernels_document(a, top)

@@ -16,12 +16,8 @@ Why these choices (documented for users in docs/exports.md):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +27,11 @@ import numpy as np
 import pandas as pd
 
 from trtscope._version import __version__
-from trtscope.atomic import atomic_open, check_writable
-from trtscope.errors import OutputError, TrtscopeError
+from trtscope.atomic import write_dir_atomically, write_file_atomically
+from trtscope.errors import TrtscopeError
+from trtscope.exporters.csv_safe import neutralise_table
 from trtscope.exporters.json_report import figures_document
+from trtscope.exporters.targets import SCHEMA, SUMMARY_FILE, check_dir_target, check_file_target
 from trtscope.model.tables import (
     ITERATION_COLUMNS,
     KERNEL_COLUMNS,
@@ -64,9 +62,6 @@ TABLE_NAMES: tuple[str, ...] = (
     "nvtx_ranges",
 )
 FORMATS: tuple[str, ...] = ("csv", "parquet", "json")
-#: ``schema`` of summary.json (csv/parquet) and of the JSON document.
-SCHEMA = "trtscope-export/1"
-SUMMARY_FILE = "summary.json"
 #: How list-valued cells are written in CSV (see the module docstring).
 CSV_LIST_ENCODING = "json"
 
@@ -202,7 +197,7 @@ def arrow_table(df: pd.DataFrame) -> pa.Table:
 def write_csv(df: pd.DataFrame, fh: IO[bytes]) -> None:
     import pyarrow.csv as pacsv
 
-    pacsv.write_csv(arrow_table(encode_list_columns(df, list_columns(df))), fh)
+    pacsv.write_csv(neutralise_table(arrow_table(encode_list_columns(df, list_columns(df)))), fh)
 
 
 def write_parquet(df: pd.DataFrame, fh: IO[bytes]) -> None:
@@ -242,8 +237,11 @@ def header_document(a: Analysis, tables: dict[str, pd.DataFrame], fmt: str) -> d
     if fmt == "csv":
         doc["csv"] = {
             "list_encoding": CSV_LIST_ENCODING,
-            "note": "list-valued cells are JSON arrays; empty cell = missing; strings are written unchanged "
-            "(control bytes such as 0x1E/0x1F included) inside double quotes",
+            "note": "list-valued cells are JSON arrays; empty cell = missing; strings are written inside double "
+            "quotes, unchanged (control bytes such as 0x1E/0x1F included) except that text a spreadsheet would "
+            "evaluate (starting with = + - @ tab or CR, and not a plain number) gets a leading ' "
+            "(formula injection)",
+            "formula_prefix": "'",
         }
     return plain(doc)
 
@@ -263,105 +261,6 @@ def write_json_document(a: Analysis, tables: dict[str, pd.DataFrame], fh: IO[byt
         fh.write(_dumps(name).encode("utf-8") + b":")
         fh.write(records_json(df).encode("utf-8"))
     fh.write(b"}}")
-
-
-# --- targets ------------------------------------------------------------------------------------------------
-def _is_export_dir(p: Path) -> bool:
-    """A directory trtscope wrote (its summary.json names our schema): the only kind --force replaces."""
-    try:
-        with open(p / SUMMARY_FILE, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("trtscope-export/")
-
-
-def check_dir_target(out: Path, *, force: bool) -> None:
-    """Refuse to overwrite without ``force``; even with it, replace only a previous trtscope export."""
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        if not force:
-            raise OutputError(out, "already exists; pass --force to overwrite it")
-        raise OutputError(out, "is not a directory; csv and parquet exports write a directory of files")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise OutputError(out, "already exists; pass --force to overwrite it")
-        if not _is_export_dir(out):
-            raise OutputError(out, "is a non-empty directory that is not a trtscope export; refusing to overwrite")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(out.parent, f"cannot create directory ({err.strerror or err})") from err
-
-
-def check_file_target(out: Path, *, force: bool) -> None:
-    """A file output: never a directory; existing files only with ``force``."""
-    if out.is_dir() and not out.is_symlink():
-        raise OutputError(out, "is a directory; give a file name for this format")
-    check_writable(out, force=force)
-
-
-def write_dir_atomically(out: Path, files: dict[str, Callable[[IO[bytes]], None]]) -> list[Path]:
-    """Write every file into a hidden staging directory, then swap it into place in one rename.
-
-    A failure anywhere removes the staging directory and leaves ``out`` as it was.
-    """
-    parent = out.parent
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
-    except OSError as err:
-        raise OutputError(parent, f"cannot write ({err.strerror or err})") from err
-    try:
-        for fname, writer in files.items():
-            with atomic_open(staging / fname, "wb") as fh:
-                writer(fh)
-                _default_mode(fh)
-        os.chmod(staging, 0o777 & ~_umask())
-        _swap_into_place(staging, out)
-    except BaseException as err:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, OSError):
-            raise OutputError(out, f"cannot write ({err.strerror or err})") from err
-        raise
-    return [out / f for f in files]
-
-
-def _default_mode(fh: IO[bytes]) -> None:
-    """Temporary files are created 0600; an export gets the mode a plain ``open()`` would give it."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.fchmod(fh.fileno(), 0o666 & ~_umask())
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _swap_into_place(staging: Path, out: Path) -> None:
-    if not out.exists() and not out.is_symlink():
-        os.rename(staging, out)
-        return
-    # an existing (empty, or previous-export) directory: move it aside, move the new one in, drop the old
-    holder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-    try:
-        os.rename(out, holder / "old")
-        try:
-            os.rename(staging, out)
-        except BaseException:
-            os.rename(holder / "old", out)
-            raise
-    finally:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(holder)
-
-
-def write_file_atomically(out: Path, writer: Callable[[IO[bytes]], None]) -> None:
-    try:
-        with atomic_open(out, "wb") as fh:
-            writer(fh)
-            _default_mode(fh)
-    except OSError as err:
-        raise OutputError(out, f"cannot write ({err.strerror or err})") from err
 
 
 # --- public entry point -------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from trtscope.errors import InputError
 from trtscope.parsers.files import read_input
 
 Progress = Callable[[str], None]
+#: --layers / --onnx are copied into the bundle: ONNX protobufs stop at 2 GiB, layer JSON is smaller still
+MAX_COPY_BYTES = 2 * 1024**3
 
 
 @dataclass
@@ -66,11 +68,13 @@ def raw_layers_name(path: Path, data: bytes) -> str:
 def import_nsys(report_path: Path, output: Path, *, layers: Path | None = None, onnx: Path | None = None,
                 force: bool = False, progress: Progress | None = None) -> NsysImport:
     """Import ``report_path`` into the bundle ``output`` (see the module docstring)."""
+    from trtscope.bundle.writer import check_bundle_target
     from trtscope.parsers.nsys_sqlite import read_report
 
     step = progress or (lambda _msg: None)
-    layers_raw = read_input(layers) if layers else None
-    onnx_raw = read_input(onnx) if onnx else None
+    check_bundle_target(output, force=force, parent=False)  # refuse before reading anything
+    layers_raw = read_input(layers, max_bytes=MAX_COPY_BYTES) if layers else None
+    onnx_raw = read_input(onnx, max_bytes=MAX_COPY_BYTES) if onnx else None
     names = layer_names(layers) if layers else None
     report = read_report(report_path, progress=step)
     step("mapping kernels to NVTX ranges and layers")
@@ -96,8 +100,10 @@ def import_nsys(report_path: Path, output: Path, *, layers: Path | None = None, 
         "cuda_graph_trace": meta.get("cuda_graph_trace"),
         "counts": counts,
     }
-    with BundleWriter(output, kind="nsys-import", force=force) as w:
-        w.update(run=run_info, environment={"gpu": meta.get("gpu")}, nsys=meta)
+    with BundleWriter(output, kind="nsys-import", force=force, staged=True) as w:
+        # nsys SQLite times are nanoseconds on the report's session clock (not this machine's CLOCK_MONOTONIC)
+        w.update(run=run_info, environment={"gpu": meta.get("gpu")}, nsys=meta,
+                 clock={"name": "nsys session time", "unit": "ns"})
         w.write_table("kernels", kernels)
         w.write_table("nvtx_ranges", report.nvtx_ranges)
         w.write_table("api_calls", report.api_calls)

@@ -141,7 +141,8 @@ OP_HOTSPOTS = TableSpec("op_hotspots", "Derived time per ONNX op type (op_type s
     Col("op_type", "str", "op type (None on layer-kind rows, and for nodes of unknown op type)"),
     Col("layer_kind", "str", "LayerKind of layers that run no ONNX work (None on op-type rows)"),
     Col("nodes", "int", "running nodes of this op type (0 on layer-kind rows)"),
-    Col("layers", "int", "timed layers whose time this row received (anchor layers; layers of the kind)"),
+    Col("layers", "int", "timed layers whose time this row received (anchor: layers anchored on the op type; "
+        "split: layers holding a node of it; layer-kind rows: layers of the kind)"),
     Col("ms", "float", "derived time (attribution rule: summary op_type_attribution)", derived=True),
     Col("share", "float", "ms / sum of layer times", derived=True),
     Col("unfused_ms", "float", "part of ms spent in unfused compute nodes; under anchor attribution exactly the "

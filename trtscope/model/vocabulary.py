@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class _Str(str, Enum):
+class TextEnum(str, Enum):
     """A ``str`` enum whose ``str()`` and format are its value in every Python version (3.10 included)."""
 
     def __str__(self) -> str:
@@ -28,7 +28,7 @@ class _Str(str, Enum):
         return tuple(m.value for m in cls)
 
 
-class NodeStatus(_Str):
+class NodeStatus(TextEnum):
     """What became of one ONNX node in the engine; exactly one per node.
 
     - ``fused``: a layer that runs it is a fused layer — it also runs at least one other ONNX node that is not
@@ -45,7 +45,7 @@ class NodeStatus(_Str):
     FOLDED = "folded"
 
 
-class NodeClass(_Str):
+class NodeClass(TextEnum):
     """What kind of work an ONNX op does when left alone (see ``analysis/onnx_ops.py``)."""
 
     COMPUTE = "compute"  # launches real GPU work: counted in fusion coverage
@@ -54,7 +54,7 @@ class NodeClass(_Str):
     QDQ = "qdq"  # QuantizeLinear / DequantizeLinear
 
 
-class LayerKind(_Str):
+class LayerKind(TextEnum):
     """What an engine layer is, decided in this order (first that applies).
 
     Whether a layer lies inside a Myelin region is the separate ``in_myelin`` column, not a kind: a Myelin
@@ -69,14 +69,14 @@ class LayerKind(_Str):
     OTHER = "other"  # no ONNX source known
 
 
-class Attribution(_Str):
+class Attribution(TextEnum):
     """How a layer's time is given to ONNX nodes (and so to op types): a derived figure, never measured."""
 
     ANCHOR = "anchor"  # the whole layer to its anchor node: the heavy compute op the layer was built around
     SPLIT = "split"  # split evenly over the layer's nodes
 
 
-class RangeKind(_Str):
+class RangeKind(TextEnum):
     """What an NVTX range is, for timelines and kernel attribution."""
 
     TRTSCOPE = "trtscope"  # trtscope's own ranges (domain "trtscope": iterations, phases)

@@ -100,7 +100,8 @@ def hotspot_section(a: Analysis, top: int, width: int) -> RenderableType | None:
     if not a.has_profile:
         return None
     wide = width >= 120
-    fixed = 4 + 8 + 10 + 10 + 8 + (18 + 28 if wide else 0) + 8 * 3
+    # every other column's widest content + 3 (padding and rule) each, + 1 for the last rule
+    fixed = (len(str(top)) + 3) + (10 + 3) + (9 + 3) + (9 + 3) + (6 + 3) + (16 + 3 + 28 + 3 if wide else 0) + 1 + 3
     name_w = max(20, width - fixed)
     t = Table(title=f"Top {top} layers by time", title_justify="left")
     t.add_column("#", justify="right", no_wrap=True)

@@ -349,12 +349,15 @@ NVML_METRICS: tuple[tuple[str, str, str], ...] = (
 
 # --- export --------------------------------------------------------------------------------------------------
 def to_csv(frame: pd.DataFrame) -> str:
-    """CSV text of a table as shown (raw values; list cells as JSON arrays so they stay unambiguous)."""
+    """CSV text of a table as shown (raw values; list cells as JSON arrays so they stay unambiguous; text a
+    spreadsheet would evaluate neutralised as in ``trtscope export``)."""
+    from trtscope.exporters.csv_safe import neutralise_frame
+
     out = frame.copy()
     for c in out.columns:
         if out[c].dtype == object and out[c].map(lambda v: isinstance(v, (list, tuple))).any():
             out[c] = out[c].map(lambda v: json.dumps(list(v)) if isinstance(v, (list, tuple)) else v)
-    return str(out.to_csv(index=False, lineterminator="\n"))
+    return str(neutralise_frame(out).to_csv(index=False, lineterminator="\n"))
 
 
 def free_path(directory: Path, stem: str, suffix: str = ".csv") -> Path:
