@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from trtscope.model.vocabulary import _Str
+from trtscope.model.vocabulary import TextEnum
 
 
-class Presence(_Str):
+class Presence(TextEnum):
     """Whether an ONNX node has a counterpart on the other side."""
 
     MATCHED = "matched"
@@ -19,14 +19,14 @@ class Presence(_Str):
     ONLY_B = "only_b"
 
 
-class MatchKind(_Str):
+class MatchKind(TextEnum):
     """How a matched pair was found: the same node name on both sides, or the graph's structure."""
 
     EXACT = "exact"
     STRUCTURAL = "structural"
 
 
-class MatchBasis(_Str):
+class MatchBasis(TextEnum):
     """The evidence a pair was matched on (finest first); ``confidence`` says how well the rest agrees."""
 
     NAME = "name"  # the same node name (and op type) on both sides
@@ -37,7 +37,7 @@ class MatchBasis(_Str):
     ORDER = "op+order"  # op type and relative order only
 
 
-class GroupChange(_Str):
+class GroupChange(TextEnum):
     """What became of a group of layers that run no ONNX work of their own (reformats, Q/DQ, glue)."""
 
     NEW = "new"  # B has layers here, A has none
@@ -47,7 +47,7 @@ class GroupChange(_Str):
     SAME = "same"  # the same number on both sides
 
 
-class ChangeKind(_Str):
+class ChangeKind(TextEnum):
     """One row of the ranked change list: the most important thing that changed about a node or a group."""
 
     NEWLY_UNFUSED = "newly_unfused"  # a compute node that was fused (or not running) runs alone in B

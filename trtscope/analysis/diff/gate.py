@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from trtscope.errors import TrtscopeError
 from trtscope.model.diff import DiffSummary
-from trtscope.model.vocabulary import _Str
+from trtscope.model.vocabulary import TextEnum
 
 
-class Condition(_Str):
+class Condition(TextEnum):
     COVERAGE_DROP = "coverage-drop"
     TIME_INCREASE = "time-increase"
     LATENCY_INCREASE = "latency-increase"
