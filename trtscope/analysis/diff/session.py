@@ -21,7 +21,7 @@ from trtscope.analysis.diff.sides import Side, build_side, graph_usable
 from trtscope.analysis.session import Analysis
 from trtscope.gcpause import collector_paused
 from trtscope.model.diff import LOW_CONFIDENCE, DiffSummary, MatchFigures, MatchKind, Presence, SideFigures
-from trtscope.model.vocabulary import LayerKind, NodeClass
+from trtscope.model.vocabulary import LayerKind, NodeClass, NodeStatus
 
 
 @dataclass
@@ -98,7 +98,8 @@ def _summary(a: Side, b: Side, m: Matching, nodes: pd.DataFrame, groups: pd.Data
     grow_copy = np.maximum(ref["copying_b"].to_numpy() - ref["copying_a"].to_numpy(), 0)
     shrink = np.maximum(ref["layers_a"].to_numpy() - ref["layers_b"].to_numpy(), 0)
     fc = nodes["fusion_changed"]
-    newly_fused = matched & compute & fc & (nodes["status_b"] == "fused") & (nodes["status_a"] != "fused")
+    fused = NodeStatus.FUSED.value
+    newly_fused = matched & compute & fc & (nodes["status_b"] == fused) & (nodes["status_a"] != fused)
     return DiffSummary(
         a=_side_figures(a), b=_side_figures(b), match=mf,
         fusion_changes=int(fc.sum()), newly_unfused=int(nodes["newly_unfused"].sum()),
