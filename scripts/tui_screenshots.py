@@ -3,9 +3,10 @@
     python scripts/tui_screenshots.py [--out docs/img] [--shared ../shared/fixtures]
 
 Sources: TREx a100-resnet18-fp16 (TensorRT 8, profile + times) for Overview, Layers, Hotspots and the layer
-detail; the bundled TensorRT-RTX example (fixtures/rtx-h100-resnet18, with its ONNX model) for Fusion; the H100
-capture bundle (fixtures/h100-torch-capture.trtscope: real kernels and NVML samples) for the Timeline. A source
-that is absent is skipped with a message. Files are written atomically and replaced (they are generated).
+detail; the bundled TensorRT-RTX example (fixtures/rtx-h100-resnet18, with its ONNX model) for Fusion (also at
+80 columns); the H100 capture bundle (fixtures/h100-torch-capture.trtscope: real kernels and NVML samples) for
+Kernels and the Timeline. A source that is absent is skipped with a message. Files are written atomically and
+replaced (they are generated).
 """
 
 from __future__ import annotations
@@ -42,6 +43,19 @@ def keys(*presses: str) -> Script:
     return run
 
 
+def calls(*steps: Any) -> Script:
+    """Key names (str) and callables taking the app, in order."""
+    async def run(pilot: Any) -> None:
+        for step in steps:
+            if isinstance(step, str):
+                await pilot.press(step)
+            else:
+                step(pilot.app)
+            await _settle(pilot)
+
+    return run
+
+
 def shoot(analysis: Analysis, source: str, script: Script, out: Path, size: tuple[int, int] = (110, 34),
           theme: str | None = None) -> None:
     app = TrtscopeApp(analysis, source=source)
@@ -71,7 +85,8 @@ def main() -> None:
         a = trtscope.load(trex)
         src = "shared/fixtures/trex/a100-resnet18-fp16"
         shoot(a, src, keys(), args.out / "tui-overview.svg")
-        shoot(a, src, keys("2", "s", "s", "s", "s"), args.out / "tui-layers.svg")
+        shoot(a, src, calls("2", lambda app: app.screen.query_one("#main-table").sort("mean_ms", True)),
+              args.out / "tui-layers.svg")
         shoot(a, src, keys("4"), args.out / "tui-hotspots.svg")
         shoot(a, src, keys("4", "enter"), args.out / "tui-detail.svg")
         shoot(a, src, keys("3", "u"), args.out / "tui-fusion-unfused-80x24-light.svg", size=(80, 24),
@@ -81,16 +96,30 @@ def main() -> None:
 
     example = trtscope.load(example=True)
     shoot(example, "bundled example (ResNet-18, TensorRT-RTX, H100)", keys("3"), args.out / "tui-fusion.svg")
+    shoot(example, "bundled example", calls("3", lambda app: app.screen.run_search("layer2"), "down", "down"),
+          args.out / "tui-fusion-80x24.svg", size=(80, 24))
     shoot(example, "bundled example", keys("2", "question_mark"), args.out / "tui-help.svg")
 
     bundle = REPO / "fixtures" / "h100-torch-capture.trtscope"
     if (bundle / "manifest.json").exists():
         from tests.test_tui_kit import bundle_analysis
 
-        shoot(bundle_analysis(bundle), "fixtures/h100-torch-capture.trtscope", keys("5"),
-              args.out / "tui-timeline.svg", size=(110, 40))
+        cap = bundle_analysis(bundle)
+        name = "fixtures/h100-torch-capture.trtscope"
+        shoot(cap, name, keys("5", "down", "down"), args.out / "tui-kernels.svg")
+        shoot(trtscope.load(bundle), name, keys("5", "g"), args.out / "tui-kernels-80x24.svg", size=(80, 24))
+
+        def cursor_on_kernels(app: Any) -> None:  # the cursor where the traced iterations ran
+            screen = app.screen
+            k = screen.analysis.kernels
+            t = float(k["start_ns"].min()) + 1e6
+            w0, w1 = screen.window
+            screen.cursor = int((t - w0) / (w1 - w0) * screen.points)
+            screen.draw()
+
+        shoot(cap, name, calls("6", cursor_on_kernels), args.out / "tui-timeline.svg", size=(110, 40))
     else:
-        print(f"skipped the Timeline screenshot: {bundle} is absent", file=sys.stderr)
+        print(f"skipped the Kernels and Timeline screenshots: {bundle} is absent", file=sys.stderr)
 
 
 if __name__ == "__main__":

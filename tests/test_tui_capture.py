@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from textual.widgets import Static
 
 from tests.test_tui_kit import (
     CAPTURE_BUNDLE,
@@ -15,6 +16,7 @@ from tests.test_tui_kit import (
     NAMES,
     bundle_analysis,
     capture_analysis,
+    raw_column,
     run_app,
     search,
     settle,
@@ -24,6 +26,7 @@ from trtscope.views.tui.app import TrtscopeApp
 from trtscope.views.tui.screens.detail import LayerDetailScreen
 from trtscope.views.tui.screens.help import HelpScreen, bindings_of
 from trtscope.views.tui.widgets import FrameTable, KeyValues
+from trtscope.views.tui.widgets.track import Track
 
 
 @pytest.fixture(scope="module")
@@ -45,54 +48,67 @@ def test_detail_distribution_kernels_and_nvml(cap) -> None:  # type: ignore[no-u
         assert "per iteration (5 samples): min 0.5000, p50 0.6000" in text and "max 0.7000" in text
         kernels = app.screen.query_one("#kernels", FrameTable)
         assert kernels.column_texts("name") == ["kernel_0"]
+        rollup = app.screen.query_one("#layer-kernels", FrameTable)  # the layer's kernels by GPU time
+        assert rollup.column_texts("kernel") == ["kernel_0"] and rollup.column_texts("launches") == ["1"]
+        assert "Kernels (1 kernel, 1 launch," in text
         assert "kernels: 0.4000 ms of GPU time per execution (1 launch captured)" in text
         assert kernels.column_texts("duration_us") == [f"{(KERNEL_NS[0][1] - KERNEL_NS[0][0]) / 1000:.1f}"]
-        assert "NVML: 1 sample taken while its kernels ran" in text
-        assert "GPU utilization: mean 90.0 %" in text  # the sample at 1.2 ms, inside kernel_0
+        nvml = str(app.screen.query_one("#layer-nvml", Static).render())  # further down the page
+        assert "NVML: 1 sample taken while its kernels ran" in nvml
+        assert "GPU utilization: mean 90.0 %" in nvml  # the sample at 1.2 ms, inside kernel_0
         keys = app.screen.query_one("#layer-keys", KeyValues).rows  # further down the page
         assert [(k, str(v)) for k, v in keys] == [("Kernel", "[3, 3]")]  # other TensorRT keys, verbatim
-        await pilot.press("escape")
+        await pilot.press("escape")  # back, along the jump history
         await settle(pilot)
+        assert app.current_mode == "layers" and len(app.screen_stack) == 1
         await pilot.press("end", "enter")  # the reformat layer: its kernel has a sample nearby only
         await settle(pilot)
-        assert "nearest to its kernels" in shown(app)
-        assert "GPU utilization: mean 20.0 %" in shown(app)
+        nvml = str(app.screen.query_one("#layer-nvml", Static).render())
+        assert "nearest to its kernels" in nvml and "GPU utilization: mean 20.0 %" in nvml
 
     run_app(app, script)
 
 
-def test_timeline_sparklines_and_samples(cap) -> None:  # type: ignore[no-untyped-def]
+def test_timeline_tracks_scale_and_time_cursor(cap) -> None:  # type: ignore[no-untyped-def]
     app = TrtscopeApp(cap)
 
     async def script(pilot: Any) -> None:
-        assert "5 Timeline" in shown(app)
-        await pilot.press("5")
+        assert "6 Timeline" in shown(app)
+        await pilot.press("6")
         await settle(pilot)
         text = shown(app)
-        assert "[5 Timeline]" in text
-        assert "GPU 0: 4 NVML samples over 3.5 ms" in text
-        assert "GPU utilization (%): min 10.0 · mean 50.0 · max 90.0" in text
+        assert "[6 Timeline]" in text
+        # samples at 0.5, 1.2, 2.1 and 4.0 ms: 3.5 ms from first to last, plus one median period (0.9 ms)
+        assert "GPU 0: 4 NVML samples over 4.4 ms" in text
+        assert "GPU utilization (%): min 10.0 · mean 50.0 · max 90.0  (scale min–max of the window)" in text
         assert "SM clock (MHz): min 1000.0 · mean 1520.0 · max 1980.0" in text
         assert "Kernels running (share of time)" in text
-        assert any(ch in text for ch in "▁▂▃▄▅▆▇█")
-        samples = app.screen.query_one("#samples", FrameTable)
-        assert samples.column_texts("gpu_util_pct") == ["10.0", "90.0", "80.0", "20.0"]
-
-    run_app(app, script)
-
-
-def test_brackets_and_control_bytes_are_shown_literally(cap) -> None:  # type: ignore[no-untyped-def]
-    app = TrtscopeApp(cap)
-
-    async def script(pilot: Any) -> None:
-        await pilot.press("2")
+        screen = app.screen
+        util = screen.query_one("#track-gpu_util_pct", Track)
+        n = len(util.text)
+        assert n > 20 and set(util.text) <= set(" ▁▂▃▄▅▆▇█")
+        assert util.text[0] == "▁" and "█" in util.text  # relative: 10 % is the floor, 90 % the top
+        await pilot.press("a")  # absolute: 0-100 %, so 10 % is not the floor any more and 90 % not full
+        await settle(pilot)
+        assert "(scale 0–100)" in shown(app) and "█" not in util.text
+        assert "SM clock (MHz): min 1000.0 · mean 1520.0 · max 1980.0  (scale 0–1,980 (capture max))" in shown(app)
+        # the cursor: move it into the first kernel (1.0-1.4 ms after a 0.5 ms start: 0.5-0.9 ms in)
+        t0 = 500_000
+        span = 4_400_000
+        cell = int((KERNEL_NS[0][0] + 200_000 - t0) / span * n)
+        await pilot.press(*["right"] * cell)
         await settle(pilot)
         text = shown(app)
-        assert "Weird [bold]name[/bold]␞␟X" in text  # not markup, control bytes made visible
-        await search(pilot, "weird")
-        await pilot.press("enter")
+        assert "kernels running: 1 kernel" in text and "kernel_0" in text
+        lo, hi = t0 + cell * span / n, t0 + (cell + 1) * span / n
+        inside = (min(hi, KERNEL_NS[0][1]) - max(lo, KERNEL_NS[0][0])) / 1e3
+        assert f"longest {inside:,.1f} µs here): kernel_0" in text
+        assert "GPU 90.0 %" in text  # the sample at 1.2 ms: the last one at or before the cursor
+        samples = screen.query_one("#samples", FrameTable)
+        assert samples.column_texts("gpu_util_pct") == ["10.0", "90.0", "80.0", "20.0"]
+        await pilot.press("z")  # zoom in around the cursor: half the span
         await settle(pilot)
-        assert "#2 Weird [bold]name[/bold]␞␟X" in shown(app)
+        assert "kernel_0" in shown(app)
 
     run_app(app, script)
 
@@ -113,7 +129,24 @@ def test_no_color_still_marks_unfused_and_current_screen(cap, monkeypatch) -> No
     run_app(app, script)
 
 
-def test_theme_toggle_and_help_lists_every_key(cap) -> None:  # type: ignore[no-untyped-def]
+async def palette(pilot: Any, text: str) -> None:
+    """Ctrl+P, ``text`` put in the palette's input (as typed, without a pause per key), the first hit run."""
+    from textual.command import CommandInput
+
+    await pilot.press("ctrl+p")
+    await settle(pilot)
+    pilot.app.screen.query_one(CommandInput).value = text
+    await pilot.pause(0.3)  # the palette searches its providers in a worker
+    await settle(pilot)
+    await pilot.press("down", "enter")
+    await settle(pilot)
+
+
+def test_theme_help_palette_and_copy(cap, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import trtscope.views.tui.app as tui_app
+
+    clip = tmp_path / "clip.txt"
+    monkeypatch.setattr(tui_app, "clipboard_file", lambda: clip)
     app = TrtscopeApp(cap)
 
     async def script(pilot: Any) -> None:
@@ -136,10 +169,29 @@ def test_theme_toggle_and_help_lists_every_key(cap) -> None:  # type: ignore[no-
                 for k in b.key.split(","):
                     assert app.get_key_display(type(b)(k, b.action)) in " ".join(keys), b
             text = shown(app)
-            assert "Export CSV" in text and "Unfused only" in text and "Search" in text
+            assert "Export" in text and "Unfused only" in text and "Search" in text and "Ctrl+P" in text
             await pilot.press("escape")
             await settle(pilot)
             assert app.screen is under
+        # copy: the name of the row under the cursor (OSC 52 and the fallback file), then its ONNX node
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.clipboard == NAMES[0] and clip.read_text() == NAMES[0] + "\n"
+        await pilot.press("c")
+        await settle(pilot)
+        assert "ONNX node: Conv_0" in shown(app)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.clipboard == "Conv_0\nRelu_1"  # the layer's nodes, one a line
+        # the command palette lists every action of the screen (from its bindings) and runs one
+        await palette(pilot, "unfused only")
+        await settle(pilot)
+        assert app.screen.unfused_only and "[✗ unfused only]" in shown(app).replace("\xa0", " ")
+        await palette(pilot, "go to kernels")
+        await settle(pilot)
+        assert app.current_mode == "kernels"
 
     run_app(app, script)
 
@@ -149,17 +201,25 @@ def test_every_screen_fits_80x24(cap) -> None:  # type: ignore[no-untyped-def]
 
     async def script(pilot: Any) -> None:
         for key, label in (("1", "Overview"), ("2", "Layers"), ("3", "Fusion"), ("4", "Hotspots"),
-                           ("5", "Timeline")):
+                           ("5", "Kernels"), ("6", "Timeline")):
             await pilot.press(key)
             await settle(pilot)
             lines = shown(app).splitlines()
             assert len(lines) <= 24 and all(len(ln) <= 80 for ln in lines)
             assert f"[{key} {label}]" in lines[0]
-            assert "Quit" in lines[-1]  # the footer of keys is on screen
+            assert "Quit" in lines[-1] or "palette" in lines[-1]  # the footer of keys is on screen
         await pilot.press("2")
         await settle(pilot)
         table = app.screen.query_one("#main-table", FrameTable)
-        assert [r[1] for r in table.visible_rows()][:2] == [NAMES[0], NAMES[1]]  # names readable at 80 columns
+        # names readable at 80 columns; the reformat layer reads as its target, not TensorRT's long name
+        assert [r[1] for r in table.visible_rows()][:2] == [NAMES[0], NAMES[1]]
+        assert table.column_texts("label")[3] == NAMES[3]  # no "Reformatting ... to X" pattern: name kept
+        lines = shown(app).splitlines()
+        assert "▶ " + NAMES[0] in "\n".join(lines)  # the row under the cursor, in full, below the table
+        await pilot.press("right", "right", "right")  # scroll sideways a column at a time: # and name stay
+        await settle(pilot)
+        row = next(ln for ln in shown(app).splitlines() if NAMES[1] in ln)
+        assert row.split()[0] == "1" and NAMES[1] in row
 
     run_app(app, script, size=(80, 24))
 
@@ -182,7 +242,7 @@ def test_real_capture_timeline_and_layer_kernels(bundle) -> None:  # type: ignor
     total_us = float((mine["end_ns"] - mine["start_ns"]).sum()) / 1000
 
     async def script(pilot: Any) -> None:
-        await pilot.press("5")
+        await pilot.press("6")
         await settle(pilot)
         text = shown(app)
         util = nvml["gpu_util_pct"]
@@ -197,9 +257,11 @@ def test_real_capture_timeline_and_layer_kernels(bundle) -> None:  # type: ignor
         await pilot.press("enter")
         await settle(pilot)
         text = shown(app)
-        assert f"Kernels ({len(mine)} launches, {total_us:,.1f} µs in all)" in text
+        n_names = mine["name"].nunique()
+        assert f"Kernels ({n_names} kernel{'s' * (n_names != 1)}, {len(mine)} launches, {total_us:,.1f} µs in all)" \
+            in text
         table = app.screen.query_one("#kernels", FrameTable)
-        assert table.column_texts("name") == mine.sort_values("start_ns")["name"].astype(str).tolist()
+        assert raw_column(table) == mine.sort_values("start_ns")["name"].astype(str).tolist()
         assert "NVML:" in text  # samples during (or, at 50 Hz, nearest to) microsecond kernels
 
     run_app(app, script)
@@ -212,17 +274,22 @@ def test_mouse_header_click_sorts_and_double_click_opens(cap) -> None:  # type: 
         await pilot.press("2")
         await settle(pilot)
         table = app.screen.query_one("#main-table", FrameTable)
-        header = shown(app).splitlines()[2]  # nav, status, then the table's header line
+        header = next(ln for ln in shown(app).splitlines() if "mean ms" in ln)  # the table's header line
         x = header.index("mean ms")
         await pilot.click("#main-table", offset=(x, 0))
         await settle(pilot)
         assert table.sort_column == "mean_ms" and table.sort_descending
-        assert table.column_texts("name")[0] == NAMES[0]  # 0.5 ms, the largest chosen mean
+        assert raw_column(table)[0] == NAMES[0]  # 0.5 ms, the largest chosen mean
         await pilot.click("#main-table", offset=(x, 0))  # again: reversed
         await settle(pilot)
-        assert not table.sort_descending and table.column_texts("name")[0] == NAMES[3]
+        assert not table.sort_descending and raw_column(table)[0] == NAMES[3]
         await pilot.click("#main-table", offset=(5, 2), times=2)  # second row, double click
         await settle(pilot)
         assert isinstance(app.screen, LayerDetailScreen) and app.screen.index == 2
+        # a name full of brackets and control bytes: shown literally (not markup), control bytes made visible
+        assert "#2 Weird [bold]name[/bold]␞␟X" in shown(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Weird [bold]name[/bold]␞␟X" in shown(app)
 
     run_app(app, script)

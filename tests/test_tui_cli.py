@@ -1,9 +1,11 @@
-"""``trtscope tui`` on the command line: registration, help, and input errors reported exactly like
-``trtscope report`` before any UI starts (textual is not even imported then)."""
+"""``trtscope tui`` on the command line: registration, help, input errors reported exactly like
+``trtscope report`` before any UI starts (textual is not even imported then), the terminal check before any
+loading, and one input only."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,17 +15,23 @@ import pytest
 from trtscope.cli.main import main
 
 PROBE = """
-import json, sys
+import json, os, sys
+if os.environ.get("FAKE_TTY"):  # stand in for a terminal: the UI itself never starts in these runs
+    import trtscope.cli.tui
+    trtscope.cli.tui.interactive = lambda: True
 from trtscope.cli.main import main
 rc = main(sys.argv[1:])
-print(json.dumps({"rc": rc, "textual": any(m == "textual" or m.startswith("textual.") for m in sys.modules)}))
+print(json.dumps({"rc": rc, "textual": any(m == "textual" or m.startswith("textual.") for m in sys.modules),
+                  "loaded": "trtscope.loader" in sys.modules}))
 """
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> tuple[dict[str, object], str]:
-    """(exit code and whether textual got imported, stderr) of ``trtscope ARGS`` in a fresh interpreter."""
+def run_cli(*args: str, cwd: Path | None = None, tty: bool = False) -> tuple[dict[str, object], str]:
+    """(exit code, whether textual and the loader got imported; stderr) of ``trtscope ARGS`` in a fresh
+    interpreter (``tty``: as if on a terminal)."""
+    env = {**os.environ, "FAKE_TTY": "1"} if tty else None
     p = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd,
-                       stdin=subprocess.DEVNULL, timeout=120)
+                       stdin=subprocess.DEVNULL, timeout=120, env=env)
     return json.loads(p.stdout.strip().splitlines()[-1]), p.stderr
 
 
@@ -35,14 +43,17 @@ def test_bad_input_gives_the_report_error_before_any_ui(tmp_path, bad) -> None: 
         f = tmp_path / "model.layers.json"
         f.write_text('{"Layers": [ {"Name": ')  # cut off mid-way
         arg = str(f)
-    tui, tui_err = run_cli("tui", arg)
+    tui, tui_err = run_cli("tui", arg, tty=True)
     report, report_err = run_cli("report", arg)
     assert tui["rc"] == report["rc"] == 2
     assert tui_err == report_err and tui_err.startswith("trtscope: error: ") and tui_err.count("\n") == 1
     assert tui["textual"] is False  # the UI never started
 
 
-def test_layers_option_errors_the_same_way(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_layers_option_errors_the_same_way(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import trtscope.cli.tui
+
+    monkeypatch.setattr(trtscope.cli.tui, "interactive", lambda: True)
     missing = str(tmp_path / "x.json")
     assert main(["tui", "--layers", missing]) == 2
     tui_err = capsys.readouterr().err
@@ -50,10 +61,17 @@ def test_layers_option_errors_the_same_way(tmp_path, capsys) -> None:  # type: i
     assert capsys.readouterr().err == tui_err and missing in tui_err
 
 
-def test_no_terminal_is_an_error_not_a_garbled_screen() -> None:
+def test_no_terminal_is_an_error_before_loading_anything() -> None:
     result, err = run_cli("tui", "--example")  # stdout is a pipe here
     assert result["rc"] == 2 and "interactive terminal" in err and "trtscope report" in err
     assert result["textual"] is False
+    assert result["loaded"] is False  # said at once: nothing was loaded first
+
+
+def test_a_second_path_is_refused_in_one_line_pointing_to_diff(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result, err = run_cli("tui", str(tmp_path), str(tmp_path / "other"), tty=True)
+    assert result["rc"] == 2 and err.count("\n") == 1
+    assert "one input" in err and "trtscope diff" in err and result["loaded"] is False
 
 
 def test_help_lists_options_examples_and_keys(capsys) -> None:  # type: ignore[no-untyped-def]
@@ -62,7 +80,8 @@ def test_help_lists_options_examples_and_keys(capsys) -> None:  # type: ignore[n
     assert exc.value.code == 0
     out = capsys.readouterr().out
     for text in ("--layers", "--profile", "--times", "--onnx", "--example", "trtscope tui --example",
-                 "trtscope tui engine_dir/", "? every key", "NO_COLOR", "GPU activity in a terminal UI"):
+                 "trtscope tui engine_dir/", "? every key", "NO_COLOR", "GPU activity in a terminal UI",
+                 "trtscope diff", "Ctrl+P", "Backspace back"):
         assert text in out
 
 

@@ -58,20 +58,25 @@ def test_fusion_frame_groups_nodes_under_layers_and_folded_nodes_last(cap) -> No
     assert nodes.loc["Shape_4", "status"] == "folded"
     # anchor attribution: the fused Conv_0 + Relu_1 layer's time is the convolution's
     assert nodes.loc["Conv_0", "ms"] == pytest.approx(MEAN_MS[0]) and nodes.loc["Relu_1", "ms"] == 0
-    labels = f["label"].tolist()
-    assert labels[1].startswith("  ├ ") and labels[2].startswith("  └ ")
-    assert str(labels[0]).startswith("#0 ")
+    assert f["tree"].tolist()[:3] == ["", " ├", " └"]  # the glyph is its own column: names shorten alone
+    assert f["label"].tolist()[:3] == [NAMES[0], "Conv_0", "Relu_1"]
+    assert f["layer_no"].tolist()[:4] == [0, None, None, 1]  # "#" on layer rows only
 
 
-def test_fusion_order_puts_slowest_groups_first_and_keeps_groups_together(cap) -> None:  # type: ignore[no-untyped-def]
+def test_fusion_orders_sort_groups_and_keep_them_whole(cap) -> None:  # type: ignore[no-untyped-def]
     f = data.fusion_frame(cap)
-    order = data.fusion_order(f, by_time=True)
+    order = data.fusion_order(f, True)
     shuffled = f.iloc[order]
     assert shuffled["layer_index"].tolist() == [0, 0, 0, 1, 1, 2, 2, -1, -1]
     f2 = f.copy()
     f2["group_ms"] = f2["layer_index"].map({0: 0.1, 1: 0.9, 2: 0.5, -1: np.nan})
     assert f2.iloc[data.fusion_order(f2, True)]["layer_index"].tolist() == [1, 1, 2, 2, 0, 0, 0, -1, -1]
-    assert data.fusion_order(f, by_time=False).tolist() == list(range(len(f)))
+    assert data.fusion_order(f, None).tolist() == list(range(len(f)))
+    # by layer name A->Z: "Conv_0 + Relu_1" < "MaxPool_2" < "Weird..." (case-insensitive), folded last
+    assert f.iloc[data.fusion_order(f, "name")]["layer_index"].tolist() == [0, 0, 0, 1, 1, 2, 2, -1, -1]
+    assert f.iloc[data.fusion_order(f, "name", True)]["layer_index"].tolist() == [2, 2, 1, 1, 0, 0, 0, -1, -1]
+    # by ONNX nodes per layer, most first: layer 0 has two, the others one (stable: engine order among them)
+    assert f.iloc[data.fusion_order(f, "nodes")]["layer_index"].tolist()[:3] == [0, 0, 0]
 
 
 def test_fusion_mask_keeps_layer_rows_of_matching_nodes(cap) -> None:  # type: ignore[no-untyped-def]
@@ -166,3 +171,84 @@ def test_export_frame_has_each_column_once_with_its_label() -> None:
     g = FrameTable([Column("label", "x")], pd.DataFrame({"label": ["  ├ n"], "node_name": ["n"]}),
                    export_columns=["node_name"])
     assert g.export_frame().columns.tolist() == ["node_name"]
+
+
+def test_kernels_between_and_windowed_nvml_series(cap) -> None:  # type: ignore[no-untyped-def]
+    # KERNEL_NS: (1.0-1.4 ms), (2.0-2.2), (3.0-3.05), (3.1-3.11): [1.3, 2.1) ms overlaps the first two
+    running = data.kernels_between(cap.kernels, 1_300_000, 2_100_000)
+    assert running["name"].tolist() == ["kernel_0", "kernel_1"]  # 100 µs each inside; stable order
+    assert running["overlap_us"].tolist() == pytest.approx([100.0, 100.0])
+    assert data.kernels_between(cap.kernels, 5_000_000, 6_000_000).empty
+    # samples at 0.5, 1.2, 2.1, 4.0 ms with utilization 10, 90, 80, 20; four 1-ms buckets over [0, 4) ms:
+    # [0,1): 10; [1,2): 90; [2,3): 80; [3,4): none -> carries the last sample before 3 ms (80)
+    series, span = timeline.nvml_series(cap.nvml, 0, "gpu_util_pct", 4, window=(0.0, 4_000_000.0))
+    assert series.tolist() == [10.0, 90.0, 80.0, 80.0] and span == pytest.approx(0.004)
+
+
+def test_share_cells_keep_three_significant_digits() -> None:
+    from trtscope.views.tui.cells import int_cell, share_cell
+
+    assert [share_cell(v) for v in (0.234, 0.0123, 0.00123, 0.0000512, 0.0)] == \
+        ["23.4%", "1.23%", "0.123%", "0.0051%", "0.0%"]
+    assert share_cell(1 / 20_000) != share_cell(0.0)  # a 20,000-layer engine's typical layer is not "0.0%"
+    assert int_cell(1234567) == "1,234,567"
+
+
+def test_names_shorten_keeping_what_tells_them_apart() -> None:
+    from trtscope.views.tui.names import kernel_label, shorten_name
+
+    conv1, conv2 = "/layer1/layer1.0/conv1/Conv", "/layer1/layer1.0/conv2/Conv"
+    for w in (24, 16, 12):
+        a, b = shorten_name(conv1, w), shorten_name(conv2, w)
+        assert len(a) <= w and a != b and a.endswith("conv1/Conv")
+    assert shorten_name(conv1, 40) == conv1
+    fused = "/a/b/conv/Conv + /a/b/relu/Relu"
+    assert shorten_name(fused, 26) == "…/conv/Conv + …/relu/Relu"
+    long = "Reformatting CopyNode for Input Tensor 0 to Conv_5 + Add_6"
+    short = shorten_name(long, 30)
+    assert len(short) == 30 and short.startswith("Reformatting") and short.endswith("Add_6")
+    # an Itanium-mangled PyTorch kernel (as CUPTI reports it): its function, and the telling template argument
+    mangled = ("_ZN2at6native29vectorized_elementwise_kernelILi8EZZZNS0_18GeluCUDAKernelImplERNS_18TensorIterator"
+               "BaseENS0_8GeluTypeEENKUlvE0_clEvENKUlvE1_clEvEUlN3c104HalfEE_St5arrayIPcLm2EEEEviT0_T1_")
+    assert kernel_label(mangled) == "vectorized_elementwise_kernel<…GeluCUDAKernelImpl…>"
+    # a demangled signature (nsys exports): no return type, no parameters, arguments one level deep
+    demangled = ("void at::native::vectorized_elementwise_kernel<(int)4, at::native::CUDAFunctor_add<float>, "
+                 "std::array<char *, (unsigned long)3>>(int, T2, T3)")
+    assert kernel_label(demangled) == "vectorized_elementwise_kernel<4, CUDAFunctor_add<…>, array<…>>"
+    assert kernel_label("sm90_xmma_gemm_f16f16_f32") == "sm90_xmma_gemm_f16f16_f32"
+
+
+def test_kernel_totals_regroup_the_rollup_by_name() -> None:
+    """The analysis' per-kernel totals against the raw kernel table of the capture bundle, grouped here."""
+    from tests.test_tui_kit import CAPTURE_BUNDLE, bundle_analysis
+
+    if not (CAPTURE_BUNDLE / "manifest.json").exists():
+        pytest.skip("capture bundle absent")
+    raw = pd.read_parquet(CAPTURE_BUNDLE / "tables" / "kernels.parquet")
+    raw = raw.assign(ms=(raw["end_ns"] - raw["start_ns"]) / 1e6)
+    want = raw.groupby("name")["ms"].agg(["count", "sum"])
+    got = bundle_analysis().kernel_totals.set_index("kernel")
+    assert sorted(got.index) == sorted(want.index)
+    for name, row in want.iterrows():
+        assert got.loc[name, "launches"] == row["count"]
+        assert got.loc[name, "total_ms"] == pytest.approx(row["sum"])
+    assert got["share"].sum() == pytest.approx(1.0)
+    layers = raw.dropna(subset=["layer_name"]).groupby("name")["layer_name"].agg(lambda s: set(s) - {""})
+    for name, names in layers.items():
+        assert set(got.loc[name, "layer_names"]) == names and got.loc[name, "n_layers"] == len(names)
+
+
+def test_every_export_format_is_offered_by_the_cli_and_the_ui(cap, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import argparse
+
+    from trtscope.cli import export as cli_export
+    from trtscope.exporters.formats import EXPORT_FORMATS
+    from trtscope.views.tui.screens.export import TABLE, choices
+
+    p = argparse.ArgumentParser()
+    cli_export.register(p.add_subparsers(), "export", "x")
+    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices["export"]
+    fmt = next(a for a in sub._actions if a.dest == "format")
+    assert list(fmt.choices) == list(EXPORT_FORMATS)
+    offered = [c.key for c in choices(cap, pd.DataFrame({"x": [1]}), "t", tmp_path)]
+    assert offered == [TABLE, *EXPORT_FORMATS]

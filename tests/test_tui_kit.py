@@ -54,6 +54,17 @@ def shown(app: Any) -> str:
     return "\n".join(screen_text(app))
 
 
+def raw_column(table: Any, key: str = "name") -> list[str]:
+    """The full values of one frame column for the rows a table shows, in order (names before shortening)."""
+    return [str(v) for v in table.view_frame()[key].tolist()]
+
+
+def row_line(app: Any) -> str:
+    """The line under the table naming the row under the cursor in full (read from its widget: a toast may
+    cover the screen's right edge)."""
+    return str(app.screen.query_one("#row-line").render())
+
+
 def run_app(app: Any, script: Callable[[Any], Awaitable[None]], size: tuple[int, int] = (120, 40),
             notifications: bool = False) -> None:
     """Run ``script(pilot)`` against ``app`` headlessly (pytest-asyncio is not a dependency)."""

@@ -13,7 +13,7 @@ import pytest
 
 import trtscope
 from tests.conftest import own_fixture, shared_fixture
-from tests.test_tui_kit import run_app, search, settle, shown
+from tests.test_tui_kit import raw_column, run_app, search, settle, shown
 from trtscope.views.tui.app import TrtscopeApp
 from trtscope.views.tui.screens.detail import LayerDetailScreen
 from trtscope.views.tui.widgets import FrameTable
@@ -47,15 +47,23 @@ def test_mnist_overview_says_what_is_missing(mnist) -> None:  # type: ignore[no-
         assert re.search(rf"Engine layers\s+{len(mnist['layers'])}\s+\(", text)
         assert "no per-layer profile" in text
         assert "warning:" in text and "dumpProfile.log" in text  # the profile of another build is refused
-        assert "5 Timeline" not in text  # no NVML samples: no timeline in the navigation
-        await pilot.press("5")
+        assert "6 Timeline" not in text and "5 Kernels" not in text  # nothing to show there: not offered
+        assert "Not in this input: no kernels" in text
+        await pilot.press("6")
         await settle(pilot)
         assert "[1 Overview]" in shown(app)
+        assert any("no NVML samples" in str(n.message) for n in app._notifications)  # says why
         await pilot.press("4")
         await settle(pilot)
         assert "No per-layer times in this input" in shown(app)
+        await pilot.press("2")
+        await settle(pilot)
+        text = shown(app)
+        assert "no per-layer profile: no time columns" in text
+        header = next(ln for ln in text.splitlines() if ln.lstrip().startswith("#"))
+        assert "mean ms" not in header and "share" not in header and "kind" in header  # empty columns hidden
 
-    run_app(app, script)
+    run_app(app, script, notifications=True)
 
 
 @pytest.mark.shared
@@ -77,9 +85,9 @@ def test_mnist_fusion_groups_follow_metadata(mnist) -> None:  # type: ignore[no-
                if k == "node"]
         assert got == [(i, n) for i, nodes in enumerate(mnist["nodes"]) for n in nodes]
         await search(pilot, spread)
-        labels = table.column_texts("label")
-        assert [x.strip(" ├└") for x in labels if not x.startswith("#")] == [spread] * len(where[spread])
-        assert [x.split()[0] for x in labels if x.startswith("#")] == [f"#{i}" for i in where[spread]]
+        f = table.view_frame()
+        assert f.loc[f["row_kind"].eq("node"), "node_name"].tolist() == [spread] * len(where[spread])
+        assert f.loc[f["row_kind"].eq("layer"), "layer_index"].tolist() == where[spread]
         await pilot.press("down", "down", "enter")  # the node under the second layer that holds it
         await settle(pilot)
         assert isinstance(app.screen, LayerDetailScreen) and app.screen.index == where[spread][1]
@@ -94,8 +102,8 @@ def test_mnist_fusion_groups_follow_metadata(mnist) -> None:  # type: ignore[no-
         await pilot.press("escape")  # clears the search, keeps "unfused only"
         await settle(pilot)
         alone = [n for n, idx in where.items() if all(len(mnist["nodes"][i]) == 1 for i in idx)]
-        shown_nodes = [x.strip(" ├└") for x in table.column_texts("label") if not x.startswith("#")]
-        assert sorted(shown_nodes) == sorted(alone)
+        f = table.view_frame()
+        assert sorted(f.loc[f["row_kind"].eq("node"), "node_name"]) == sorted(alone)
 
     run_app(app, script)
 
@@ -137,11 +145,11 @@ def test_example_overview_and_folded_group(rtx) -> None:  # type: ignore[no-unty
         folded = f[f["layer_index"].eq(-1) & f["row_kind"].eq("node")]["node_name"].tolist()
         assert sorted(folded) == sorted(rtx["folded"])
         await search(pilot, "op:Conv")
-        node_rows = [x for x in table.column_texts("label") if not x.startswith("#")]
-        assert len(node_rows) == rtx["ops"]["Conv"]
+        f = table.view_frame()
+        assert int(f["row_kind"].eq("node").sum()) == rtx["ops"]["Conv"]
         await pilot.press("o")  # order by time: no times here, engine order kept
         await settle(pilot)
-        assert len([x for x in table.column_texts("label") if not x.startswith("#")]) == rtx["ops"]["Conv"]
+        assert int(table.view_frame()["row_kind"].eq("node").sum()) == rtx["ops"]["Conv"]
 
     run_app(app, script)
 
@@ -154,8 +162,9 @@ def test_example_layers_and_detail(rtx) -> None:  # type: ignore[no-untyped-def]
         await pilot.press("2")
         await settle(pilot)
         table = app.screen.query_one("#main-table", FrameTable)
-        assert table.column_texts("name") == rtx["names"]
+        assert raw_column(table) == rtx["names"]
         assert set(table.column_texts("mean_ms")) == {"—"}  # no profile: nothing invented
+        assert "mean ms" not in [c.label for c in table.shown]  # ...and the empty column is not shown
         await search(pilot, rtx["names"][target])
         await pilot.press("enter")
         await settle(pilot)
@@ -165,3 +174,27 @@ def test_example_layers_and_detail(rtx) -> None:  # type: ignore[no-untyped-def]
         assert "no per-layer time" in shown(app)
 
     run_app(app, script)
+
+
+def test_example_fusion_at_80_columns_keeps_names_apart(rtx) -> None:  # type: ignore[no-untyped-def]
+    """Hierarchical ONNX names lose their leading segments, not the tail that tells conv1 from conv2."""
+    app = TrtscopeApp(rtx["analysis"])
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("3")
+        await settle(pilot)
+        await search(pilot, "layer1.0")
+        table = app.screen.query_one("#main-table", FrameTable)
+        lines = shown(app).splitlines()
+        assert all(len(ln) <= 80 for ln in lines) and len(lines) <= 24
+        f = table.view_frame()
+        nodes = [n for n in f.loc[f["row_kind"].eq("node"), "node_name"] if n.startswith("/layer1/layer1.0/")]
+        assert len(nodes) >= 4
+        body = "\n".join(lines)
+        for n in nodes[:4]:  # the visible ones: each shows its last two segments, so conv1 != conv2
+            assert "/".join(n.split("/")[-2:]) in body, n
+        table.move_cursor_to(int(table.frame.index[table.frame["node_name"].eq(nodes[1])][0]))
+        await settle(pilot)
+        assert f"▶ {nodes[1]}" in shown(app)  # the row under the cursor in full
+
+    run_app(app, script, size=(80, 24))

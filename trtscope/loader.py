@@ -248,6 +248,8 @@ def _choose(
                 if strict_pairs or explicit_prof is not None:
                     raise InputError(chosen_prof.path, problem)
                 warnings.append(f"ignoring profile {chosen_prof.path}: {problem}")
+                art.metadata["ignored_profile"] = {"path": str(chosen_prof.path), "matched": hits, "profiled": n,
+                                                   "layer_info": base_info.source}
                 chosen_prof = None
         else:
             chosen_prof = profiles[0]

@@ -18,7 +18,7 @@ from trtscope.analysis.kernel_ranges import (
     attribution_counts,
     map_kernels,
 )
-from trtscope.model.outputs import KERNEL_ROLLUP
+from trtscope.model.outputs import KERNEL_ROLLUP, KERNEL_TOTALS
 from trtscope.model.summary import KernelSummary
 from trtscope.model.vocabulary import RangeKind
 
@@ -152,6 +152,30 @@ def kernel_rollup(kernels: pd.DataFrame) -> pd.DataFrame:
             nodes.setdefault(i, list(n) if isinstance(n, (list, tuple, np.ndarray)) else [])
     out["onnx_nodes"] = pd.Series([nodes.get(i, []) for i in out["layer_index"].tolist()], dtype=object)
     out["layer_index"] = out["layer_index"].astype("Int64").where(out["layer_index"] >= 0, pd.NA)
+    out = out.sort_values(["total_ms", "launches"], ascending=[False, False], kind="stable").reset_index(drop=True)
+    return out[cols]
+
+
+def kernel_totals(rollup: pd.DataFrame) -> pd.DataFrame:
+    """``kernel_rollup`` grouped by kernel name alone: ``kernel``, ``launches``, ``total_ms``, ``mean_us``,
+    ``share``, ``n_layers`` and ``layer_names`` (by the kernel's time in each layer, largest first), by total GPU
+    time. Why: one kernel (a GEMM, an elementwise kernel) serves many layers; its whole cost is one question."""
+    cols = list(KERNEL_TOTALS.names)
+    if rollup.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    r = rollup.assign(_k=rollup["kernel"].astype(object).where(rollup["kernel"].notna(), "\x00"))
+    g = r.groupby("_k", sort=False)
+    out = pd.DataFrame({"launches": g["launches"].sum(), "total_ms": g["total_ms"].sum(), "share": g["share"].sum()})
+    names: dict[str, list[str]] = {}
+    for k, layer in zip(r["_k"].tolist(), r["layer_name"].tolist(), strict=True):  # rollup is by time already
+        seen = names.setdefault(k, [])
+        if isinstance(layer, str) and layer and layer not in seen:
+            seen.append(layer)
+    out["layer_names"] = pd.Series([names.get(k, []) for k in out.index], index=out.index, dtype=object)
+    out["n_layers"] = [len(v) for v in out["layer_names"].tolist()]
+    out["mean_us"] = 1000.0 * out["total_ms"] / out["launches"]
+    out = out.reset_index().rename(columns={"_k": "kernel"})
+    out["kernel"] = out["kernel"].astype(object).where(out["kernel"].ne("\x00"), None)
     out = out.sort_values(["total_ms", "launches"], ascending=[False, False], kind="stable").reset_index(drop=True)
     return out[cols]
 

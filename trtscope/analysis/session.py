@@ -20,6 +20,7 @@ from trtscope.analysis.kernels import (
     classify_ranges,
     kernel_rollup,
     kernel_summary,
+    kernel_totals,
     per_layer_kernel_time,
 )
 from trtscope.model import outputs as out
@@ -56,6 +57,8 @@ class Analysis:
     kernels: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: kernels grouped by (kernel, layer, NVTX range), by GPU time
     kernel_rollup: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: kernels grouped by name alone (across layers and ranges), by GPU time
+    kernel_totals: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: NVTX ranges with range_kind and the layer each names
     nvtx_ranges: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -148,6 +151,7 @@ def analyze(art: Artifacts, attribution: Attribution | str = Attribution.ANCHOR)
         metadata={k: v for k, v in art.metadata.items() if k != "trtexec_performance_summary"},
     )
     warnings = list(dict.fromkeys([*art.warnings, *fusion.warnings]))
+    rollup = kernel_rollup(kernels)
     return Analysis(
         artifacts=art,
         layers=conform(layers, out.LAYERS),
@@ -161,7 +165,8 @@ def analyze(art: Artifacts, attribution: Attribution | str = Attribution.ANCHOR)
         summary=summary,
         warnings=warnings,
         kernels=_conform_kernels(kernels),
-        kernel_rollup=kernel_rollup(kernels),
+        kernel_rollup=rollup,
+        kernel_totals=kernel_totals(rollup),
         nvtx_ranges=classify_ranges(art.nvtx_ranges, layers),
     )
 

@@ -112,9 +112,12 @@ def gpu_indices(nvml: pd.DataFrame) -> list[Any]:
     return sorted(nvml["gpu_index"].dropna().unique().tolist()) if not nvml.empty else []
 
 
-def nvml_series(nvml: pd.DataFrame, gpu: Any, metric: str, points: int = 512) -> tuple[np.ndarray, float]:
+def nvml_series(nvml: pd.DataFrame, gpu: Any, metric: str, points: int = 512,
+                window: tuple[float, float] | None = None) -> tuple[np.ndarray, float]:
     """One GPU's metric over time, averaged into at most ``points`` equal time buckets (empty buckets carry
-    the previous value), and the span covered in seconds."""
+    the previous value), and the span covered in seconds. ``window`` (ns): exactly ``points`` buckets over
+    [start, end) instead of over the samples' own span (so tracks of several sources line up); a bucket
+    without a sample there carries the value of the last sample before it."""
     s = nvml[nvml["gpu_index"].eq(gpu)] if gpu is not None else nvml
     t = pd.to_numeric(s["timestamp_ns"], errors="coerce").to_numpy(dtype=float)
     v = pd.to_numeric(s[metric], errors="coerce").to_numpy(dtype=float)
@@ -124,6 +127,8 @@ def nvml_series(nvml: pd.DataFrame, gpu: Any, metric: str, points: int = 512) ->
         return np.zeros(0), 0.0
     order = np.argsort(t, kind="stable")
     t, v = t[order], v[order]
+    if window is not None:
+        return _window_series(t, v, window, points), float(window[1] - window[0]) / 1e9
     span = float(t[-1] - t[0]) / 1e9
     n = min(points, len(v))
     if n == len(v):
@@ -134,6 +139,22 @@ def nvml_series(nvml: pd.DataFrame, gpu: Any, metric: str, points: int = 512) ->
     cnt = np.bincount(b, minlength=n)
     out = pd.Series(np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)).ffill().bfill().to_numpy()
     return out, span
+
+
+def _window_series(t: np.ndarray, v: np.ndarray, window: tuple[float, float], points: int) -> np.ndarray:
+    """Mean of the samples in each of ``points`` buckets over ``window``; empty buckets take the last sample
+    at or before their start (NaN before the first sample)."""
+    t0, t1 = window
+    if points <= 0 or t1 <= t0:
+        return np.zeros(0)
+    edges = np.linspace(t0, t1, points + 1)
+    inside = (t >= t0) & (t < t1)
+    b = np.clip(np.searchsorted(edges, t[inside], side="right") - 1, 0, points - 1)
+    sums = np.bincount(b, weights=v[inside], minlength=points)
+    cnt = np.bincount(b, minlength=points)
+    before = np.searchsorted(t, edges[:-1], side="right") - 1  # last sample at or before each bucket start
+    carried = np.where(before >= 0, v[np.maximum(before, 0)], np.nan)
+    return np.where(cnt > 0, sums / np.maximum(cnt, 1), carried)
 
 
 def kernel_busy(kernels: pd.DataFrame, t0_ns: float, t1_ns: float, points: int) -> np.ndarray:

@@ -71,7 +71,7 @@ def _is_bundle(path: str) -> bool:
     return is_bundle(path)
 
 
-def prefetch_onnx(args: argparse.Namespace) -> None:
+def prefetch_onnx(args: argparse.Namespace, edges: bool = False) -> None:
     """Start walking a large ONNX graph in a worker before pandas and the analysis are imported: on two
     cores the walk then costs nothing on the way to the first result. Best effort; errors surface later."""
     from pathlib import Path
@@ -80,17 +80,19 @@ def prefetch_onnx(args: argparse.Namespace) -> None:
 
     try:
         if args.onnx:
-            onnx_wire.prefetch(args.onnx)
+            onnx_wire.prefetch(args.onnx, edges)
         elif args.path and Path(args.path).is_dir() and not _is_bundle(args.path):  # bundles: manifest only
             found, _ = onnx_wire.onnx_files_in(args.path)
             if found:
-                onnx_wire.prefetch(found[0])
+                onnx_wire.prefetch(found[0], edges)
     except Exception:  # an optimisation must never turn into an error of its own
         return
 
 
-def load_from_args(args: argparse.Namespace) -> Analysis:
-    prefetch_onnx(args)
+def load_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Analysis:
+    """Load what the input options name. ``onnx_edges``: the command walks the ONNX graph's edges, so the
+    worker that reads the graph reads them too (in parallel with the rest of the loading)."""
+    prefetch_onnx(args, onnx_edges)
     from trtscope.loader import load
 
     with progress_status(True) as progress:

@@ -9,11 +9,9 @@ from typing import Any
 
 from trtscope.cli.common import add_command, add_input_options, load_from_args
 from trtscope.errors import TrtscopeError
-from trtscope.exporters.tables import FORMATS, SUMMARY_FILE, TABLE_NAMES
+from trtscope.exporters.formats import EXPORT_FORMATS
+from trtscope.exporters.tables import SUMMARY_FILE, TABLE_NAMES
 from trtscope.exporters.targets import check_target
-
-TRACE_FORMAT = "chrome-trace"
-NVTXT_FORMAT = "nvtxt"
 
 EPILOG = f"""examples:
   trtscope export engine_dir/ --format csv -o tables/             every non-empty table, one CSV each
@@ -34,8 +32,9 @@ tables: {", ".join(TABLE_NAMES)}
 def register(sub: Any, name: str, summary: str) -> None:
     p = add_command(sub, name, summary, EPILOG)
     add_input_options(p)
-    p.add_argument("--format", "-f", required=True, choices=[*FORMATS, TRACE_FORMAT, NVTXT_FORMAT], metavar="FORMAT",
-                   help="csv or parquet (a directory of files); json, chrome-trace or nvtxt (one file)")
+    # the formats are declared once, in trtscope.exporters.formats (the TUI's export dialog reads them too)
+    p.add_argument("--format", "-f", required=True, choices=list(EXPORT_FORMATS), metavar="FORMAT",
+                   help="; ".join(f"{f.name}: {f.summary}" for f in EXPORT_FORMATS.values()))
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="directory (csv, parquet) or file to write")
     p.add_argument("--table", dest="tables", action="append", choices=TABLE_NAMES, metavar="NAME",
                    help="export only this table (repeatable; written even when empty); default: every "
@@ -49,40 +48,16 @@ def register(sub: Any, name: str, summary: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from trtscope.exporters.formats import write_export
+
     out = Path(args.output)
-    if args.format in (TRACE_FORMAT, NVTXT_FORMAT) and args.tables:
+    spec = EXPORT_FORMATS[args.format]
+    if args.tables and "tables" not in spec.options:
         raise TrtscopeError(f"--table applies to csv, parquet and json exports, not to {args.format}")
     # refuse before loading anything (the writers check again before they replace)
-    check_target(out, directory=args.format in ("csv", "parquet"), force=args.force, parent=False)
+    check_target(out, directory=spec.target == "directory", force=args.force, parent=False)
     analysis = load_from_args(args)
-    if args.format == NVTXT_FORMAT:
-        from trtscope.exporters.nvtxt import write_nvtxt
-
-        nv = write_nvtxt(analysis, out, time_base=args.time_base, force=args.force)
-        print(f"wrote {out}: {nv.ranges} ranges and {nv.markers} markers, TimeBase {nv.time_base}"
-              f"{' (synthetic: profile means laid end to end)' if nv.timeline == 'profile_means' else ''}; "
-              f"trtscope nsys merge REPORT.nsys-rep {out} -o OUT.nsys-rep lays it onto a report")
-        return 0
-    if args.format == TRACE_FORMAT:
-        from trtscope.exporters.chrome_trace import write_chrome_trace
-
-        res = write_chrome_trace(analysis, out, force=args.force)
-        c = res.counts
-        what = {
-            "kernels": f"{c.get('kernels', 0)} kernels and {c.get('layer_slices', 0)} layer slices (measured)",
-            "profile_means": f"{c.get('layer_slices', 0)} layers on a synthetic timeline "
-            "(profile means laid end to end, not measured)",
-            "none": "no layer timeline",
-        }[res.timeline]
-        extras = [f"{c[k]} {label}" for k, label in (("nvtx_ranges", "NVTX ranges"),
-                                                     ("nvml_samples", "NVML counter samples")) if c.get(k)]
-        print(f"wrote {out}: {', '.join([what, *extras])}; open it in https://ui.perfetto.dev or chrome://tracing")
-        return 0
-    from trtscope.exporters.tables import write_tables
-
-    result = write_tables(analysis, out, args.format, tables=args.tables, force=args.force)
-    rows = ", ".join(f"{name} ({n} rows)" for name, n in result.rows.items())
-    extra = f" + {SUMMARY_FILE}" if args.format != "json" else " (with the summary)"
-    kind = "directory" if args.format != "json" else "file"
-    sys.stdout.write(f"wrote {args.format} {kind} {out}: {rows}{extra}\n")
+    time_base = args.time_base if args.time_base != "auto" else None
+    sys.stdout.write(write_export(analysis, args.format, out, force=args.force, tables=args.tables,
+                                  time_base=time_base) + "\n")
     return 0

@@ -56,6 +56,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "coverage_by_op",
     "reformat_layers",
     "kernel_rollup",
+    "kernel_totals",
     "iterations",
     "nvml",
     "kernels",

@@ -211,6 +211,17 @@ KERNEL_ROLLUP = TableSpec("kernel_rollup", "Kernel launches grouped by (kernel, 
     Col("share", "float", "total_ms / every kernel's GPU time"),
 ))
 
+KERNEL_TOTALS = TableSpec("kernel_totals", "Kernel launches grouped by kernel name alone (across layers and NVTX "
+                          "ranges), by GPU time; graph-level launches left out.", (
+    Col("kernel", "str", "kernel name"),
+    Col("launches", "int", "launches of this kernel"),
+    Col("total_ms", "float", "their summed GPU time"),
+    Col("mean_us", "float", "total_ms / launches, in µs"),
+    Col("share", "float", "total_ms / every kernel's GPU time"),
+    Col("n_layers", "int", "distinct engine layers (layer names) it ran for"),
+    Col("layer_names", "list[str]", "those layers, by the kernel's GPU time in each, largest first"),
+))
+
 NVTX_RANGES = TableSpec("nvtx_ranges", "NVTX ranges, with what the analysis found them to be.", (
     *(Col(c, "", "as captured or imported (model/tables.py NVTX_RANGE_COLUMNS)") for c in NVTX_RANGE_COLUMNS),
     Col("range_kind", "str", "RangeKind: trtscope (own ranges), tensorrt_layer (names an engine layer), nvtx"),
@@ -222,10 +233,39 @@ ITERATIONS = TableSpec("iterations", "Per-iteration times (trtexec --exportTimes
 NVML = TableSpec("nvml", "NVML samples of a capture.",
                  tuple(Col(c, "", "see model/tables.py NVML_SAMPLE_COLUMNS") for c in NVML_SAMPLE_COLUMNS))
 
+LINT_FINDINGS = TableSpec("lint_findings", "`trtscope lint`: one row per finding, worst first (severity, then time). "
+                          "Not part of the Analysis: built on demand by `trtscope.analysis.lint.lint()`.", (
+    Col("finding", "int", "position in this table (0 = worst); the key of lint_targets"),
+    Col("rule", "str", "rule id, e.g. \"Q002\" (docs/lint/<rule>.md)"),
+    Col("rule_name", "str", "the rule's slug, e.g. \"int8-output-in-float\""),
+    Col("severity", "str", "Severity: error, warning, info"),
+    Col("title", "str", "one line saying what was found"),
+    Col("layers", "list[int]", "layers.index of the layers concerned, most relevant first"),
+    Col("onnx_nodes", "list[str]", "the ONNX nodes to change (or that the layers run), most relevant first"),
+    Col("ms", "float", "sum of the concerned layers' mean_ms (NaN without a profile)", derived=True),
+    Col("share", "float", "ms / sum of layer times", derived=True),
+    Col("evidence", "list[str]", "the facts behind the finding, one line each (structured in `lint --json`)"),
+    Col("why", "str", "why it matters"),
+    Col("advice", "str", "what to change in the ONNX model or the build"),
+    Col("docs", "str", "the rule's documentation page"),
+))
+
+LINT_TARGETS = TableSpec("lint_targets", "`trtscope.analysis.lint.findings_for(analysis)`: one row per finding and "
+                         "each layer or ONNX node it concerns, worst first, so a view selects the findings of one "
+                         "layer (`layer_index == i`) or node (`node == name`) without grouping.", (
+    Col("finding", "int", "lint_findings.finding"),
+    Col("rule", "str", "rule id"),
+    Col("severity", "str", "Severity: error, warning, info"),
+    Col("title", "str", "the finding's one-line title"),
+    Col("layer_index", "Int64", "layers.index (NA on node rows)"),
+    Col("node", "str", "onnx_nodes.name (None on layer rows)"),
+    Col("ms", "float", "the finding's ms (not additive over rows)", derived=True),
+))
+
 #: Every output table, in the order exports write them.
 TABLES: tuple[TableSpec, ...] = (LAYERS, ONNX_NODES, MAPPING, HOTSPOTS, OP_HOTSPOTS, UNFUSED_HOTSPOTS,
-                                 COVERAGE_BY_OP, REFORMAT_LAYERS, KERNEL_ROLLUP, ITERATIONS, NVML, KERNELS,
-                                 NVTX_RANGES)
+                                 COVERAGE_BY_OP, REFORMAT_LAYERS, KERNEL_ROLLUP, KERNEL_TOTALS, ITERATIONS, NVML,
+                                 KERNELS, NVTX_RANGES)
 BY_NAME = {t.name: t for t in TABLES}
 
 
@@ -247,7 +287,7 @@ def markdown() -> str:
            "Parquet, JSON) and of the bundle readers. *Derived* columns are computed by a stated rule from "
            "measured values, never measured themselves; *optional* ones exist only when the input has what they "
            "need.", ""]
-    for t in TABLES:
+    for t in (*TABLES, LINT_FINDINGS, LINT_TARGETS):
         out += spec_markdown(t)
     return "\n".join(out)
 

@@ -86,3 +86,11 @@ class RangeKind(TextEnum):
 
 #: Statuses of nodes that run in a layer (the denominator of fusion coverage, for compute nodes).
 RUNNING_STATUSES = (NodeStatus.FUSED, NodeStatus.UNFUSED)
+
+
+class Severity(TextEnum):
+    """How bad a lint finding is (``trtscope lint``); ``--fail-on`` compares by this order, error worst."""
+
+    ERROR = "error"  # the figures cannot be trusted, or the build defeats what the model asks for
+    WARNING = "warning"  # costs time that a change to the model or the build can win back
+    INFO = "info"  # worth knowing; often unavoidable or small

@@ -69,6 +69,12 @@ def _metadata_from_json(doc: Any) -> dict[str, Any] | None:
         perf = doc.get("performance_summary") or {}
         if isinstance(perf, dict) and perf:
             out["trtexec_performance_summary"] = perf
+        opts = doc.get("inference_options") or {}
+        if isinstance(opts, dict):  # how the end-to-end times were measured (lint's measurement-trust rules)
+            for key, name in (("CUDA Graph", "cuda_graph"), ("Separate profiling", "separate_profiling")):
+                v = opts.get(key)
+                if isinstance(v, str) and v.lower() in ("enabled", "disabled"):
+                    out[name] = v.lower() == "enabled"
         return out
     if isinstance(doc, list) and doc and isinstance(doc[0], dict) and "ComputeCapability" in doc[0]:
         d = doc[0]

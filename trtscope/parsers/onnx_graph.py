@@ -90,7 +90,8 @@ def _to_graph(r: Parsed, p: Path, edges: bool = True) -> OnnxGraph:
 
 class PendingGraph:
     """An ONNX graph being read (in a worker process when that pays off, possibly started earlier by
-    :func:`trtscope.parsers.onnx_wire.prefetch`); ``result()`` returns it, without edges (read on demand)."""
+    :func:`trtscope.parsers.onnx_wire.prefetch`); ``result()`` returns it, with its edges when the walk read them
+    (``prefetch(..., edges=True)``), else without (read on demand)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -101,4 +102,4 @@ class PendingGraph:
         return self._worker.in_worker
 
     def result(self) -> OnnxGraph:
-        return _to_graph(self._worker.result(), self.path, edges=False)
+        return _to_graph(self._worker.result(), self.path, edges=self._worker.edges)

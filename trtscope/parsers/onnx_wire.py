@@ -440,12 +440,13 @@ class WireWorker:
 _PREFETCHED: dict[str, WireWorker] = {}
 
 
-def prefetch(path: str | Path) -> None:
-    """Start walking a large ONNX graph now (e.g. before pandas is imported); :func:`take` collects it."""
+def prefetch(path: str | Path, edges: bool = False) -> None:
+    """Start walking a large ONNX graph now (e.g. before pandas is imported); :func:`take` collects it.
+    ``edges``: read the tensor names too (a command that walks the graph's edges, e.g. lint)."""
     p = Path(path)
     key = str(p.resolve()) if p.exists() else str(p)
     if key not in _PREFETCHED:
-        _PREFETCHED[key] = WireWorker(p, edges=False)
+        _PREFETCHED[key] = WireWorker(p, edges=edges)
 
 
 def take(path: str | Path) -> WireWorker:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from trtscope.analysis.session import Analysis
 from trtscope.model.vocabulary import NodeClass, NodeStatus
-from trtscope.presentation.labels import UNFUSED_MARK, kind_label, status_label
+from trtscope.presentation.labels import UNFUSED_MARK, kind_label, reformat_label, status_label
 
 #: Marker for an unfused compute node/layer, so the UI never relies on colour alone (NO_COLOR, light theme).
 UNFUSED = UNFUSED_MARK
@@ -23,6 +23,7 @@ UNFUSED = UNFUSED_MARK
 #: ``field:value`` search terms per table: field -> column compared case-insensitively and exactly.
 LAYER_FIELDS = {"kind": "kind", "type": "type", "prec": "precision"}
 FUSION_FIELDS = {"op": "op_type", "kind": "kind"}
+KERNEL_FIELDS = {"layer": "layer_name", "range": "nvtx_range"}
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -86,13 +87,29 @@ def kind_labels(kinds: pd.Series, unfused: np.ndarray, in_myelin: pd.Series | No
     return labels
 
 
+def layer_labels(a: Analysis) -> np.ndarray:
+    """What a layer is called on screen: its name, except reformat layers, which read as the console report
+    shows them (``input 0 → Conv_5 + Add_6``: TensorRT's own ``Reformatting CopyNode for Input Tensor 0 to
+    Conv_5 + Add_6`` says the same in twice the width). In ``a.layers`` order."""
+    L = a.layers
+    labels = _objects(L["name"]).copy()
+    ref = a.reformat_layers
+    if len(ref):
+        at = pd.Index(L["index"].to_numpy()).get_indexer(ref["index"].to_numpy())
+        text = np.array([reformat_label(r) for r in ref.itertuples(index=False)], dtype=object)
+        labels[at[at >= 0]] = text[at >= 0]
+    return labels
+
+
 def layers_frame(a: Analysis) -> pd.DataFrame:
-    """Every engine layer with what the Layers screen shows and sorts on (raw values; formatting is lazy)."""
+    """Every engine layer with what the Layers screen shows and sorts on (raw values; formatting is lazy).
+    ``label`` is :func:`layer_labels`, ``name`` the full name (status line, copy, export)."""
     L = a.layers
     unfused = unfused_layer_mask(a)
     return table(
         {
             "index": L["index"].to_numpy(),
+            "label": layer_labels(a),
             "name": _objects(L["name"]),
             "kind": _objects(L["kind"]),
             "kind_label": kind_labels(L["kind"], unfused, L["in_myelin"]),
@@ -116,7 +133,8 @@ def layers_frame(a: Analysis) -> pd.DataFrame:
 
 def layers_haystack(frame: pd.DataFrame) -> pd.Series:
     nodes = pd.Series([" ".join(map(str, n)) if isinstance(n, (list, tuple)) else "" for n in frame["onnx_nodes"]])
-    return haystack(frame["name"], frame["type"], frame["kind_label"], frame["precision"], frame["tactic"], nodes)
+    return haystack(frame["name"], frame["label"], frame["type"], frame["kind_label"], frame["precision"],
+                    frame["tactic"], nodes)
 
 
 # --- fusion groups -------------------------------------------------------------------------------------------
@@ -143,7 +161,8 @@ def fusion_frame(a: Analysis) -> pd.DataFrame:
 
     A node spread over several (Myelin) layers appears under each. Nodes in no layer (folded or eliminated)
     form a last group with ``layer_index`` -1. Columns: row_kind ("layer"/"node"), layer_index, layer_name,
-    node_name, label, op_type, kind, what, status, ms, share, unfused, group_ms, sub, group_end.
+    node_name, label, layer_no (the layer index on layer rows), tree (the ├/└ glyph of node rows), op_type,
+    kind, what, status, ms, share, unfused, group_ms, group_n (the layer's ONNX node count), sub, group_end.
     Built with numpy arrays (one DataFrame at the end): 100,000 nodes take a fraction of a second.
     """
     nodes = a.onnx_nodes.drop_duplicates("name")
@@ -171,8 +190,7 @@ def fusion_frame(a: Analysis) -> pd.DataFrame:
     g_status[g_unfused] = f"{UNFUSED} single-node layer"
     g_what = np.array([kind_label(k, m) for k, m in zip(g_kind, L["in_myelin"].to_numpy(dtype=bool)[grouped],
                                                         strict=True)], dtype=object)
-    g_label = np.array([f"#{i} {n}" for i, n in zip(g_index.tolist(), g_name.tolist(), strict=True)],
-                       dtype=object)
+    g_label = g_name.copy()
     group_at = pd.Index(g_index)  # layer index -> its position among the grouped layers
 
     def of_group(values: np.ndarray, layers: np.ndarray, missing: Any) -> np.ndarray:
@@ -214,21 +232,43 @@ def fusion_frame(a: Analysis) -> pd.DataFrame:
     li = cols["layer_index"]
     nxt_same = np.zeros(len(li), dtype=bool)
     nxt_same[:-1] = (li[1:] == li[:-1]) & is_node[1:]
-    glyph = np.where(nxt_same, "  ├ ", "  └ ").astype(object)
-    cols["label"][is_node] = glyph[is_node] + cols["label"][is_node].astype(str).astype(object)
+    glyph = np.where(nxt_same, " ├", " └").astype(object)
+    cols["tree"] = np.where(is_node, glyph, "").astype(object)
+    cols["layer_no"] = np.where(is_node | (np.asarray(li) < 0), None, li)  # "#" on layer rows only
     cols["share"] = cols["ms"].astype(float) / total
     cols["ms"] = cols["ms"].astype(float)
     cols["group_ms"] = of_group(g_ms, li, np.nan)
+    cols["group_n"] = of_group(g_n.astype(float), li, np.nan)
     cols["group_end"] = li == -1
     return table(cols)
 
 
-def fusion_order(frame: pd.DataFrame, by_time: bool) -> np.ndarray:
-    """Row order: engine order, or the slowest layers first (groups kept together, folded nodes last)."""
-    if not by_time:
+#: Orders of the Fusion screen: groups stay whole (a layer row, then its nodes), sorted by one of the layer's
+#: own figures. key -> (label, frame column, descending first).
+FUSION_ORDERS: dict[str, tuple[str, str, bool]] = {
+    "time": ("layer time", "group_ms", True),
+    "name": ("layer name", "layer_name", False),
+    "nodes": ("ONNX nodes per layer", "group_n", True),
+}
+
+
+def fusion_order(frame: pd.DataFrame, by: str | bool | None, descending: bool | None = None) -> np.ndarray:
+    """Row order: engine order (``by`` None/False), or the groups sorted by a :data:`FUSION_ORDERS` key (True
+    means ``"time"``: slowest layers first), nodes kept under their layer and folded nodes last."""
+    if not by:
         return np.arange(len(frame))
-    key = frame["group_ms"].fillna(-1.0).to_numpy()
-    return np.lexsort((frame["sub"].to_numpy(), frame["layer_index"].to_numpy(), -key,
+    key = "time" if by is True else str(by)
+    _, column, first = FUSION_ORDERS[key]
+    desc = first if descending is None else descending
+    values = frame[column]
+    if column == "layer_name":
+        text = values.astype(object).where(values.notna(), "").astype(str).str.lower()
+        rank = pd.Series(text).rank(method="dense").to_numpy()
+        key_values = -rank if desc else rank
+    else:
+        v = values.to_numpy(dtype=float)
+        key_values = np.where(np.isnan(v), np.inf, -v if desc else v)
+    return np.lexsort((frame["sub"].to_numpy(), frame["layer_index"].to_numpy(), key_values,
                        frame["group_end"].to_numpy()))
 
 
@@ -334,6 +374,74 @@ def layer_kernels(a: Analysis, index: int, name: str) -> pd.DataFrame:
             "device_id": sel["device_id"].to_numpy(),
         }
     )
+
+
+# --- kernels ------------------------------------------------------------------------------------------------
+#: Groupings of the Kernels screen: key -> label.
+KERNEL_GROUPINGS: dict[str, str] = {
+    "launch": "kernel × layer × NVTX range",
+    "kernel": "kernel (across layers)",
+    "layer": "layer",
+}
+
+
+def _layer_label_of(a: Analysis, index: pd.Series, name: pd.Series) -> np.ndarray:
+    """The on-screen label of each row's layer (``layer_labels``), its raw name where the layer information
+    does not list it."""
+    labels = pd.Series(layer_labels(a), index=a.layers["index"].to_numpy()) if len(a.layers) else pd.Series()
+    out = _objects(name.astype(object).where(name.notna(), None)).copy()
+    idx = index.to_numpy(dtype=object)
+    known = np.array([not (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))) for v in idx],
+                     dtype=bool)
+    if known.any() and len(labels):
+        at = labels.index.get_indexer(pd.Index(np.asarray(idx[known], dtype=np.int64)))
+        got = labels.to_numpy(dtype=object)[np.maximum(at, 0)]
+        sub = out[known]
+        sub[at >= 0] = got[at >= 0]
+        out[known] = sub
+    return out
+
+
+def kernel_rollup_frame(a: Analysis) -> pd.DataFrame:
+    """``a.kernel_rollup`` (kernel × layer × NVTX range, by GPU time) with ``layer_label`` and ``engine_order``
+    (the layer's index, launches of no known layer last) for the by-layer grouping."""
+    r = a.kernel_rollup
+    order = r["layer_index"].astype("Float64").fillna(np.inf).to_numpy(dtype=float) if len(r) else np.zeros(0)
+    return r.assign(layer_label=_layer_label_of(a, r["layer_index"], r["layer_name"]), engine_order=order)
+
+
+def kernel_totals_frame(a: Analysis) -> pd.DataFrame:
+    """``a.kernel_totals`` (one row per kernel name) with its layers as one text."""
+    t = a.kernel_totals
+    return t.assign(layers_text=[", ".join(map(str, v)) for v in t["layer_names"].tolist()])
+
+
+def kernels_haystack(frame: pd.DataFrame) -> pd.Series:
+    cols = [frame[c] for c in ("kernel", "layer_name", "layer_label", "nvtx_range", "layers_text") if c in frame]
+    if "onnx_nodes" in frame:
+        cols.append(pd.Series([" ".join(map(str, n)) if isinstance(n, (list, tuple, np.ndarray)) else ""
+                               for n in frame["onnx_nodes"]], index=frame.index))
+    return haystack(*cols)
+
+
+def layer_kernel_rollup(a: Analysis, index: int) -> pd.DataFrame:
+    """The ``kernel_rollup`` rows of one layer (its kernels by GPU time)."""
+    r = a.kernel_rollup
+    if r.empty:
+        return r
+    return r[r["layer_index"].eq(index).fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def kernels_between(kernels: pd.DataFrame, t0_ns: float, t1_ns: float) -> pd.DataFrame:
+    """Kernels running at some point of [t0, t1) with ``overlap_us`` (their time inside it), longest first."""
+    if kernels.empty:
+        return kernels.assign(overlap_us=pd.Series([], dtype=float))
+    s = pd.to_numeric(kernels["start_ns"], errors="coerce").to_numpy(dtype=float)
+    e = pd.to_numeric(kernels["end_ns"], errors="coerce").to_numpy(dtype=float)
+    hit = (s < t1_ns) & (e > t0_ns)
+    sel = kernels[hit]
+    overlap = (np.minimum(e[hit], t1_ns) - np.maximum(s[hit], t0_ns)) / 1e3
+    return sel.assign(overlap_us=overlap).sort_values("overlap_us", ascending=False, kind="stable")
 
 
 #: NVML metrics the Timeline and the layer detail show: column, label, unit.

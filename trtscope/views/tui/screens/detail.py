@@ -1,7 +1,11 @@
 """Layer detail: one engine layer's tensors (shape, format, precision), tactic, ONNX nodes, time (the
-per-iteration distribution when the profile kept samples), its kernels and the NVML samples taken while they
-ran, and every other key TensorRT wrote. Pushed over the screen it was opened from; Escape goes back, Enter on
-an ONNX node shows that node in the Fusion screen."""
+per-iteration distribution when the profile kept samples), its kernels (by GPU time, then every launch) and the
+NVML samples taken while they ran, and every other key TensorRT wrote. Pushed over the screen it was opened
+from; Escape or Backspace goes back, Enter on an ONNX node shows that node in the Fusion screen.
+
+The page is a list of sections (:data:`SECTIONS`, one ``section_<name>`` method each): a new kind of per-layer
+information (e.g. lint findings) is one more name there and one method.
+"""
 
 from __future__ import annotations
 
@@ -18,42 +22,25 @@ from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from trtscope.analysis import timeline
-from trtscope.presentation.formatting import bar, ms, pct, printable
-from trtscope.presentation.labels import DERIVED_MS, kind_label
+from trtscope.presentation.formatting import bar, ms, printable
+from trtscope.presentation.labels import kind_label
 from trtscope.views.tui import data
-from trtscope.views.tui.cells import int_cell, is_missing, ms_cell, num_cell, plural, us_cell
+from trtscope.views.tui.cells import is_missing, plural, share_cell
+from trtscope.views.tui.columns import (
+    DETAIL_KERNEL_COLUMNS,
+    LAUNCH_COLUMNS,
+    NODE_COLUMNS,
+    NVML_COLUMNS,
+    TENSOR_COLUMNS,
+)
+from trtscope.views.tui.messages import GoBack, Jump, JumpTo
 from trtscope.views.tui.screens.base import BaseScreen, fit_height, section
-from trtscope.views.tui.widgets import Column, FrameTable, KeyValues
+from trtscope.views.tui.widgets import FrameTable, KeyValues
 from trtscope.views.tui.widgets.kv import Row
 
-TENSOR_COLUMNS = [
-    Column("direction", "", max_width=8),
-    Column("name", "tensor", flex=True, min_width=12, max_width=80),
-    Column("dimensions", "shape", max_width=24),
-    Column("format", "format", max_width=60),
-    Column("dtype", "precision", max_width=10),
-]
-NODE_COLUMNS = [
-    Column("name", "ONNX node", flex=True, min_width=12, max_width=80),
-    Column("op_type", "op type", max_width=20),
-    Column("status", "status", max_width=24),
-    Column("ms", DERIVED_MS, fmt=ms_cell, right=True),
-    Column("n_layers", "in layers", fmt=int_cell, right=True),
-]
-KERNEL_COLUMNS = [
-    Column("name", "kernel", flex=True, min_width=12, max_width=100),
-    Column("duration_us", "µs", fmt=us_cell, right=True),
-    Column("grid", "grid", max_width=16),
-    Column("block", "block", max_width=14),
-    Column("stream_id", "stream", fmt=int_cell, right=True),
-]
-NVML_COLUMNS = [
-    Column("t_s", "t (s)", fmt=lambda v: "" if is_missing(v) else f"{float(v):.3f}", right=True,
-           descending_first=False),
-    Column("timestamp_ns", "timestamp ns", fmt=int_cell, right=True),
-    Column("gpu_index", "GPU", fmt=int_cell, right=True),
-    *[Column(key, f"{label.split()[0]} {unit}", fmt=num_cell, right=True) for key, label, unit in data.NVML_METRICS],
-]
+#: The sections of the page, in order (``section_<name>`` yields each one's widgets).
+SECTIONS: tuple[str, ...] = ("header", "time", "tensors", "nodes", "kernels", "keys")
+
 #: Raw keys shown in the header already (everything else is listed under "TensorRT keys").
 SHOWN_KEYS = {"Name", "LayerType", "Inputs", "Outputs", "TacticName", "TacticValue", "Metadata", "ParameterType",
               "StreamId", "Origin", "Constants"}
@@ -84,36 +71,48 @@ class LayerDetailScreen(BaseScreen):
         return f"layer #{self.index}"
 
     def body(self) -> Iterable[Widget]:
-        a = self.analysis
-        layer = data.layer_row(a, self.index)
-        self.record = layer
+        self.record = data.layer_row(self.analysis, self.index)
         with VerticalScroll(id="detail"):
-            yield KeyValues(self._header_rows(), id="layer-header")
-            yield section("Time")
-            yield Static(self._time_text(), id="layer-time")
-            samples = timeline.layer_samples(a.artifacts.profile, layer)
-            if samples is not None and len(samples) > 1:
-                yield Sparkline(samples.tolist(), id="layer-samples", summary_function=max)
-            tensors = data.layer_tensor_frame(a, self.index)
-            yield section("Inputs and outputs")
-            if len(tensors):
-                yield FrameTable(TENSOR_COLUMNS, tensors, export_name=f"layer-{self.index}-tensors", id="tensors",
-                                 classes="section-table")
-            else:
-                yield Static("(not in this layer information: names-only input)", classes="muted", markup=False)
-            nodes = data.layer_nodes(a, self.index)
-            yield section(f"ONNX nodes ({len(nodes)}; Enter shows a node in the Fusion screen)")
-            if len(nodes):
-                yield FrameTable(NODE_COLUMNS, nodes, flag="unfused", export_name=f"layer-{self.index}-nodes",
-                                 id="nodes", classes="section-table")
-            else:
-                yield Static("(none: " + kind_label(layer["kind"], bool(layer["in_myelin"])) + ")",
-                             classes="muted", markup=False)
-            yield from self._capture_widgets()
-            extra = {k: v for k, v in a.layer_details(self.index).items() if k not in SHOWN_KEYS}
-            if extra:
-                yield section("Other TensorRT keys")
-                yield KeyValues([(k, Text(printable(_value(v)))) for k, v in extra.items()], id="layer-keys")
+            for name in SECTIONS:
+                yield from getattr(self, f"section_{name}")()
+
+    def section_header(self) -> Iterable[Widget]:
+        yield KeyValues(self._header_rows(), id="layer-header")
+
+    def section_time(self) -> Iterable[Widget]:
+        yield section("Time")
+        yield Static(self._time_text(), id="layer-time")
+        samples = timeline.layer_samples(self.analysis.artifacts.profile, self.record)
+        if samples is not None and len(samples) > 1:
+            yield Sparkline(samples.tolist(), id="layer-samples", summary_function=max)
+
+    def section_tensors(self) -> Iterable[Widget]:
+        tensors = data.layer_tensor_frame(self.analysis, self.index)
+        yield section("Inputs and outputs")
+        if len(tensors):
+            yield FrameTable(TENSOR_COLUMNS, tensors, export_name=f"layer-{self.index}-tensors", id="tensors",
+                             classes="section-table", roles={"name": "name"})
+        else:
+            yield Static("(not in this layer information: names-only input)", classes="muted", markup=False)
+
+    def section_nodes(self) -> Iterable[Widget]:
+        nodes = data.layer_nodes(self.analysis, self.index)
+        yield section(f"ONNX nodes ({len(nodes):,}; Enter shows a node in the Fusion screen)")
+        if len(nodes):
+            yield FrameTable(NODE_COLUMNS, nodes, flag="unfused", export_name=f"layer-{self.index}-nodes",
+                             id="nodes", classes="section-table", roles={"name": "name", "node": "name"})
+        else:
+            yield Static("(none: " + kind_label(self.record["kind"], bool(self.record["in_myelin"])) + ")",
+                         classes="muted", markup=False)
+
+    def section_kernels(self) -> Iterable[Widget]:
+        yield from self._capture_widgets()
+
+    def section_keys(self) -> Iterable[Widget]:
+        extra = {k: v for k, v in self.analysis.layer_details(self.index).items() if k not in SHOWN_KEYS}
+        if extra:
+            yield section("Other TensorRT keys")
+            yield KeyValues([(k, Text(printable(_value(v)))) for k, v in extra.items()], id="layer-keys")
 
     def _header_rows(self) -> list[Row]:
         L = self.record
@@ -152,7 +151,7 @@ class LayerDetailScreen(BaseScreen):
         if is_missing(L["mean_ms"]):
             return Text("no per-layer time (no profile in this input)")
         t = Text(f"mean {ms(L['mean_ms'])} ms, median {ms(L['median_ms'])} ms, "
-                 f"{pct(L['share'])} of the sum of layer times")
+                 f"{share_cell(L['share'])} of the sum of layer times")
         per_run = L.get("kernel_ms_per_run")
         if not is_missing(per_run):
             t.append(f"\nkernels: {ms(per_run)} ms of GPU time per execution "
@@ -180,12 +179,19 @@ class LayerDetailScreen(BaseScreen):
             return
         kernels = data.layer_kernels(a, self.index, self.record["name"])
         total = float(np.nansum(kernels["duration_us"])) if len(kernels) else 0.0
-        yield section(f"Kernels ({plural(len(kernels), 'launch', 'launches')}, {total:,.1f} µs in all)"
-                      if len(kernels) else
-                      "Kernels: none of the captured kernels is attributed to this layer")
-        if len(kernels):
-            yield FrameTable(KERNEL_COLUMNS, kernels, export_name=f"layer-{self.index}-kernels", id="kernels",
-                             classes="section-table")
+        if not len(kernels):
+            yield section("Kernels: none of the captured kernels is attributed to this layer")
+            return
+        rollup = data.layer_kernel_rollup(a, self.index)
+        yield section(f"Kernels ({plural(len(rollup), 'kernel')}, {plural(len(kernels), 'launch', 'launches')}, "
+                      f"{total:,.1f} µs in all)")
+        if len(rollup):
+            yield FrameTable(DETAIL_KERNEL_COLUMNS, rollup, export_name=f"layer-{self.index}-kernel-rollup",
+                             id="layer-kernels", classes="section-table",
+                             roles={"name": "kernel", "kernel": "kernel", "node": "onnx_nodes"})
+        yield section("Launches")
+        yield FrameTable(LAUNCH_COLUMNS, kernels, export_name=f"layer-{self.index}-kernels", id="kernels",
+                         classes="section-table", roles={"name": "name", "kernel": "name"})
         if a.nvml.empty or kernels.empty:
             return
         win = timeline.nvml_during(a.nvml, kernels)
@@ -204,7 +210,7 @@ class LayerDetailScreen(BaseScreen):
         t0 = pd.to_numeric(a.nvml["timestamp_ns"], errors="coerce").min()  # the Timeline's time zero
         samples = win.samples.assign(t_s=(pd.to_numeric(win.samples["timestamp_ns"], errors="coerce") - t0) / 1e9)
         yield FrameTable(NVML_COLUMNS, samples, export_name=f"layer-{self.index}-nvml", id="layer-nvml-table",
-                         classes="section-table")
+                         classes="section-table", sortable=True)
 
     def on_mount(self) -> None:
         tables = list(self.query(FrameTable))
@@ -221,10 +227,13 @@ class LayerDetailScreen(BaseScreen):
         else:
             self.query_one("#detail").focus()
 
-    async def on_frame_table_selected(self, event: FrameTable.Selected) -> None:
+    def on_frame_table_selected(self, event: FrameTable.Selected) -> None:
         if event.table.id == "nodes":
             node = str(event.table.frame["name"].iloc[event.position])
-            await self.tui.show_node(node, self.index)
+            self.post_message(JumpTo("fusion", Jump(node=node, layer_index=self.index)))
+        elif event.table.id == "layer-kernels":
+            kernel = str(event.table.frame["kernel"].iloc[event.position])
+            self.post_message(JumpTo("kernels", Jump(kernel=kernel)))
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.post_message(GoBack())

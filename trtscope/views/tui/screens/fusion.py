@@ -1,8 +1,9 @@
 """Fusion: ONNX nodes grouped under the engine layer each went into (a grouped, virtualised table).
 
 Unfused compute nodes are marked ✗ (and coloured); ``/`` searches node names and op types (``op:Conv`` for an
-exact op type; a matching layer name brings its whole group), ``u`` keeps unfused nodes only, ``o`` orders
-groups by layer time, Enter opens the layer a node went into (Escape comes back here).
+exact op type; a matching layer name brings its whole group), ``u`` keeps unfused nodes only. Rows stay grouped,
+so sorting (``s``) orders the groups by one of their layer's figures: time, name, or number of ONNX nodes
+(``o`` toggles slowest layers first). Enter opens the layer a node went into (Backspace comes back here).
 """
 
 from __future__ import annotations
@@ -14,43 +15,33 @@ import numpy as np
 import pandas as pd
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
-from textual.widgets import Static
 
 from trtscope.presentation.formatting import pct
 from trtscope.views.tui import data
-from trtscope.views.tui.cells import ms_cell, pct_cell
-from trtscope.views.tui.screens.search import SearchScreen
-from trtscope.views.tui.widgets import Column, FrameTable, SearchBox
+from trtscope.views.tui.columns import FUSION_COLUMNS, FUSION_EXPORT_COLUMNS
+from trtscope.views.tui.messages import Jump, OpenLayer
+from trtscope.views.tui.screens.search import SearchScreen, StatusBar
+from trtscope.views.tui.screens.sort import SortChoice
+from trtscope.views.tui.widgets import FrameTable, SearchBox
 
-COLUMNS = [
-    Column("label", "engine layer / ONNX node", flex=True, min_width=20, max_width=120),
-    Column("what", "op type / kind", max_width=22),
-    Column("status", "status", max_width=24),
-    Column("ms", "ms (layer / derived)", fmt=ms_cell, right=True),
-    Column("share", "share", fmt=pct_cell, right=True),
-]
-
-#: The grouped table exported as data: one row per layer header and per node, no tree glyphs.
-EXPORT_COLUMNS = ["row_kind", "layer_index", "layer_name", "node_name", "op_type", "kind", "status", "ms", "share",
-                  "unfused"]
+ENGINE_ORDER = "engine order"
 
 
 class FusionScreen(SearchScreen):
     MODE = "fusion"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "toggle_unfused", "Unfused only", show=True),
-        Binding("o", "toggle_order", "Order", show=True),
+        Binding("o", "toggle_order", "Slowest layers first", show=True),
     ]
-    unfused_only = False
-    by_time = False
     frame: pd.DataFrame | None = None
     _hay: pd.Series | None = None
 
     def body(self) -> Iterable[Widget]:
         yield SearchBox("ONNX node name or op type…  op:Conv  (a layer name shows its whole group)")
-        yield Static(id="status", markup=False)
-        yield FrameTable(COLUMNS, flag="unfused", group="is_layer", export_name="fusion", sortable=False,
-                         export_columns=EXPORT_COLUMNS, id="main-table", empty_text="no ONNX node matches")
+        yield StatusBar(id="status", markup=False)
+        yield FrameTable(FUSION_COLUMNS, flag="unfused", group="is_layer", export_name="fusion",
+                         export_columns=FUSION_EXPORT_COLUMNS, id="main-table", empty_text="no ONNX node matches",
+                         roles={"name": "full_name", "node": "node_name"})
 
     def on_mount(self) -> None:
         self.ensure_loaded()
@@ -60,6 +51,7 @@ class FusionScreen(SearchScreen):
         if self.frame is None:
             f = data.fusion_frame(self.analysis)
             f["is_layer"] = f["row_kind"].eq("layer")
+            f["full_name"] = f["node_name"].where(f["row_kind"].eq("node"), f["layer_name"])
             self.frame = f
             self._hay = None
             self.table.set_frame(f)
@@ -73,58 +65,75 @@ class FusionScreen(SearchScreen):
                 self._hay = data.fusion_haystack(f)
             hay = self._hay
         self.table.filter(data.fusion_mask(f, hay, self.query_text, self.unfused_only))
+        self.refresh_status()
 
-    def action_toggle_unfused(self) -> None:
-        self.unfused_only = not self.unfused_only
-        self.apply_filter()
+    # -- order: groups stay whole ----------------------------------------------------------------------------
+    def sort_choices(self, table: FrameTable) -> list[SortChoice]:
+        return [*(SortChoice(k, label, first) for k, (label, _, first) in data.FUSION_ORDERS.items()),
+                SortChoice(None, ENGINE_ORDER, False)]
+
+    def apply_sort(self, table: FrameTable, choice: SortChoice, descending: bool) -> None:
+        f = self.ensure_loaded()
+        if choice.key is None:
+            table.set_order(data.fusion_order(f, None), None)
+            return
+        label = data.FUSION_ORDERS[choice.key][0]
+        table.set_order(data.fusion_order(f, choice.key, descending), label, descending)
 
     def action_toggle_order(self) -> None:
-        self.by_time = not self.by_time
-        f = self.ensure_loaded()
-        self.table.set_order(data.fusion_order(f, self.by_time), "slowest layers first" if self.by_time else None)
+        by_time = self.table.sort_column == data.FUSION_ORDERS["time"][0] and self.table.sort_descending
+        if by_time:
+            self.apply_sort(self.table, SortChoice(None, ENGINE_ORDER, False), False)
+        else:
+            self.apply_sort(self.table, SortChoice("time", "layer time", True), True)
 
-    def search_for(self, query: str) -> None:
-        """Show the nodes matching ``query`` (used by the op-type tables' Enter)."""
+    def restore_sort(self, key: str | None, descending: bool) -> None:
+        labels = {label: k for k, (label, _, _) in data.FUSION_ORDERS.items()}
+        choice = SortChoice(labels.get(key or ""), key or ENGINE_ORDER, descending)
+        self.apply_sort(self.table, choice, descending)
+
+    # -- jumps -----------------------------------------------------------------------------------------------
+    def apply_jump(self, jump: Jump) -> str:
+        """A node (under a layer) to put the cursor on, or an op type to show; filters that would hide it
+        are cleared or overridden, and the returned text says so."""
         self.ensure_loaded()
-        box = self.search_box
-        box.display = True
-        with box.prevent(box.Changed):
-            box.value = query
-        self.run_search(query)
-        self.table.focus()
+        if jump.op_type is not None:
+            said = ""
+            if self.unfused_only:
+                self.unfused_only = False
+                said = f"cleared the 'unfused only' filter to show every {jump.op_type} node"
+            self.set_query(f"op:{jump.op_type}" if " " not in jump.op_type else jump.op_type)
+            self.table.focus()
+            return said
+        if jump.node is not None:
+            return self.select_node(jump.node, jump.layer_index)
+        if jump.query is not None:
+            self.set_query(jump.query)
+        return ""
 
-    def select_node(self, node: str, layer_index: int | None = None) -> bool:
+    def select_node(self, node: str, layer_index: int | None = None) -> str:
         """Put the cursor on ``node`` (under ``layer_index`` when given), clearing filters that hide it."""
         f = self.ensure_loaded()
         hit = f["row_kind"].eq("node") & f["node_name"].eq(node)
         if layer_index is not None and (hit & f["layer_index"].eq(layer_index)).any():
             hit &= f["layer_index"].eq(layer_index)
         positions = np.flatnonzero(hit.to_numpy())
+        said = ""
         if not len(positions):
-            return False
+            return f"{node} is not in the Fusion table"
         if not self.table.move_cursor_to(int(positions[0])):
+            said = "cleared the filters that hid the node"
             self.unfused_only = False
-            self.search_box.close()
-            self.query_text = ""
-            self.apply_filter()
+            self.set_query("")
             self.table.move_cursor_to(int(positions[0]))
         self.table.focus()
-        return True
+        return said
 
-    def on_frame_table_changed(self, event: FrameTable.Changed) -> None:
+    def status_facts(self, table: FrameTable) -> list[str]:
         cov = self.analysis.summary.coverage
         approx = "" if cov.exact else "~"
-        parts = [f"coverage {approx}{pct(cov.fusion_coverage)}: {cov.compute.fused:,} of "
-                 f"{cov.compute.running:,} compute nodes fused, {data.UNFUSED} {cov.compute.unfused:,} unfused"]
-        t = event.table
-        if t.row_count != t.total_count:
-            what = [f"matching {self.query_text.strip()!r}"] if self.query_text.strip() else []
-            if self.unfused_only:
-                what.append("unfused only")
-            parts.append(f"showing {t.row_count:,} of {t.total_count:,} rows ({' and '.join(what)})")
-        if self.by_time:
-            parts.append("slowest layers first")
-        self.query_one("#status", Static).update(" · ".join(parts))
+        return [f"coverage {approx}{pct(cov.fusion_coverage)}: {cov.compute.fused:,} of {cov.compute.running:,} "
+                f"compute nodes fused, {data.UNFUSED} {cov.compute.unfused:,} unfused"]
 
     def on_frame_table_selected(self, event: FrameTable.Selected) -> None:
         f = self.ensure_loaded()
@@ -135,4 +144,4 @@ class FusionScreen(SearchScreen):
                         markup=False)
             return
         node = row["node_name"] if row["row_kind"] == "node" else None
-        self.tui.open_layer(layer, node=node)
+        self.post_message(OpenLayer(layer, node=node))

@@ -21,6 +21,7 @@ SEARCH_SYNTAX = [
     ("kind:K", "Layers: layer kind exactly (fused, single, myelin, reformat, noop, qdq, other)"),
     ("type:T  prec:P", "Layers: TensorRT LayerType / output precision exactly (e.g. type:Reformat prec:Half)"),
     ("op:T", "Fusion: ONNX op type exactly (e.g. op:Conv)"),
+    ("layer:L  range:R", "Kernels: the kernel's layer / innermost NVTX range exactly"),
     ("Enter / Escape", "in the search box: keep the filter and go to the table / clear the search"),
 ]
 
@@ -61,14 +62,16 @@ class HelpScreen(ModalScreen[None]):
 
     def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         app = self.app
-        out = [("Everywhere", key_rows(app, bindings_of(type(app), Screen)))]
+        out = [("Everywhere", [*key_rows(app, bindings_of(type(app), Screen)),
+                               ("Ctrl+P", "command palette: every action of this screen, searchable")])]
         screen_rows = key_rows(app, bindings_of(type(self.under), ours=True))
         if screen_rows:
             out.append((f"This screen ({type(self.under).__name__.removesuffix('Screen')})", screen_rows))
         if self.under.query(FrameTable):
             out.append(("Tables", [*key_rows(app, bindings_of(FrameTable)),
                                    ("click header", "sort by that column (again: reverse)"),
-                                   ("Tab / Shift+Tab", "next / previous table or panel")]))
+                                   ("Tab / Shift+Tab", "next / previous table or panel"),
+                                   ("(line below)", "the full name of the row under the cursor")]))
         out.append(("Search (/)", SEARCH_SYNTAX))
         return out
 

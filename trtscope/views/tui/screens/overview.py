@@ -1,6 +1,8 @@
-"""Overview: the headline figures (layers, ONNX nodes, fusion coverage, time, reformat cost, GPU, TensorRT),
-warnings, time by op type and coverage by op type. The first screen; it reads only precomputed tables, so
-it paints at once even for a 20,000-layer engine."""
+"""Overview: the headline figures (layers, ONNX nodes, fusion coverage, time, reformat cost, kernels, GPU,
+TensorRT), warnings, time by op type and coverage by op type; for a capture without layer information, its
+kernels by NVTX range instead. The first screen; it reads only precomputed tables, so it paints at once even
+for a 20,000-layer engine. Its first table has the focus: Enter on an op type shows its nodes in Fusion, on
+``[reformat layers]`` (layers with no ONNX node) the Layers screen filtered to those layers."""
 
 from __future__ import annotations
 
@@ -12,37 +14,18 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from trtscope.analysis.kernels import time_by
 from trtscope.analysis.session import Analysis
 from trtscope.model.vocabulary import NodeClass
-from trtscope.presentation.formatting import ms, printable
-from trtscope.presentation.labels import ATTRIBUTION_NOTE, CLASS_LABELS, DERIVED_MS, op_row_label
+from trtscope.presentation.formatting import printable
+from trtscope.presentation.labels import ATTRIBUTION_NOTE, CLASS_LABELS, op_row_label
 from trtscope.views.headline import headline_rows
-from trtscope.views.tui.cells import bar_cell, count_cell, int_cell, ms_cell, pct_cell
+from trtscope.views.tui.columns import COVERAGE_COLUMNS, OP_TIME_COLUMNS, RANGE_TIME_COLUMNS
 from trtscope.views.tui.data import UNFUSED
+from trtscope.views.tui.messages import Jump, JumpTo
 from trtscope.views.tui.screens.base import BaseScreen, fit_height, section
-from trtscope.views.tui.widgets import Column, FrameTable, KeyValues
+from trtscope.views.tui.widgets import FrameTable, KeyValues
 from trtscope.views.tui.widgets.kv import Row
-
-OP_TIME_COLUMNS = [
-    Column("label", "op type", flex=True, min_width=12, max_width=40, sort_key="label"),
-    Column("layers", "layers", fmt=int_cell, right=True),
-    Column("ms", DERIVED_MS, fmt=ms_cell, right=True),
-    Column("share", "share", fmt=pct_cell, right=True),
-    Column("share", "", fmt=bar_cell, sortable=False, style="frame-table--bar"),
-    Column("unfused_ms", f"{UNFUSED} unfused ms", fmt=lambda v: ms(v) if v else "", right=True),
-]
-COVERAGE_COLUMNS = [
-    Column("label", "op type", flex=True, min_width=12, max_width=40, sort_key="label"),
-    Column("class_label", "class", max_width=10),
-    Column("nodes", "nodes", fmt=int_cell, right=True),
-    Column("fused", "fused", fmt=count_cell, right=True),
-    Column("unfused_text", "unfused", right=True, sort_key="unfused"),
-    Column("absorbed", "absorbed", fmt=count_cell, right=True),
-    Column("folded", "folded", fmt=count_cell, right=True),
-    Column("in_myelin", "Myelin", fmt=count_cell, right=True),
-    Column("coverage", "coverage", fmt=pct_cell, right=True),
-    Column("coverage", "", fmt=bar_cell, sortable=False, style="frame-table--bar"),
-]
 
 
 def headline(a: Analysis, source: str) -> list[Row]:
@@ -51,7 +34,7 @@ def headline(a: Analysis, source: str) -> list[Row]:
     for label, text, emph in headline_rows(a):
         rows.append((label, Text(text, style="bold") if emph else text))
     if a.warnings:
-        rows.append(("Warnings", f"{len(a.warnings)} (below)"))
+        rows.append(("Warnings", f"{len(a.warnings):,} (below)"))
     return rows
 
 
@@ -74,13 +57,24 @@ def coverage_frame(a: Analysis) -> pd.DataFrame:
     )
 
 
+def op_row_jump(frame: pd.DataFrame, position: int) -> JumpTo | None:
+    """Where Enter on an op-type row goes: its nodes in Fusion, or (a kind of layer with no ONNX node, e.g.
+    ``[reformat layers]``) the Layers screen filtered to that kind."""
+    kind = frame["layer_kind"].iloc[position] if "layer_kind" in frame.columns else None
+    if isinstance(kind, str) and kind:
+        label = op_row_label(None, kind)
+        return JumpTo("layers", Jump(query=f"kind:{kind}", why=f"Enter on {label}"))
+    op = frame["op_type"].iloc[position]
+    return JumpTo("fusion", Jump(op_type=op)) if isinstance(op, str) else None
+
+
 class OverviewScreen(BaseScreen):
     MODE = "overview"
 
     def body(self) -> Iterable[Widget]:
         a = self.analysis
         with VerticalScroll(id="overview"):
-            yield KeyValues(headline(a, self.tui.source), id="headline")
+            yield KeyValues(headline(a, self.host.source), id="headline")
             if a.warnings or a.artifacts.metadata.get("notes"):
                 text = Text()
                 for w in a.warnings:
@@ -91,27 +85,39 @@ class OverviewScreen(BaseScreen):
                     text.append(printable(n) + "\n")
                 text.rstrip()
                 yield Static(text, id="warnings")
+            missing = [self.host.missing(m) for m in ("layers", "fusion", "kernels") if self.host.missing(m)]
+            if missing:
+                yield Static("Not in this input: " + "; ".join(dict.fromkeys(missing)), id="missing", markup=False)
             if a.has_profile and not a.op_hotspots.empty:
                 yield section(f"Time by ONNX op type, derived: {ATTRIBUTION_NOTE[a.summary.op_type_attribution]}")
                 yield FrameTable(OP_TIME_COLUMNS, op_time_frame(a), export_name="op-types", id="op-time",
-                                 classes="section-table")
+                                 classes="section-table", roles={"name": "label"})
             elif a.has_layers:
                 yield section("Time by ONNX op type: no per-layer times in this input")
             if len(a.coverage_by_op):
                 yield section(f"Fusion coverage by op type ({UNFUSED} = compute nodes that run unfused)")
                 yield FrameTable(COVERAGE_COLUMNS, coverage_frame(a), flag="unfused", export_name="coverage-by-op",
-                                 id="coverage", classes="section-table")
+                                 id="coverage", classes="section-table", roles={"name": "label"})
+            if not a.has_layers and a.has_kernels:
+                ranges = time_by(a.kernels, "nvtx_range", n=len(a.kernels))
+                yield section(f"Kernels by NVTX range ({len(ranges):,} ranges; 5 lists every kernel)")
+                yield FrameTable(RANGE_TIME_COLUMNS, ranges, export_name="kernels-by-range", id="ranges",
+                                 classes="section-table", roles={"name": "name"})
 
     def on_mount(self) -> None:
-        for t in self.query(FrameTable):
+        tables = list(self.query(FrameTable))
+        for t in tables:
             fit_height(t, 12)
-        self.query_one("#overview").focus()
+        if tables:
+            tables[0].focus(scroll_visible=False)  # Enter works at once, no Tab; the headline stays in view
+        else:
+            self.query_one("#overview").focus()
 
-    async def on_frame_table_selected(self, event: FrameTable.Selected) -> None:
-        frame = event.table.frame
-        if "layer_kind" in frame.columns and isinstance(frame["layer_kind"].iloc[event.position], str):
-            self.notify("these layers have no ONNX node: see the Layers screen", markup=False)
+    def on_frame_table_selected(self, event: FrameTable.Selected) -> None:
+        if event.table.id == "ranges":
+            name = str(event.table.frame["name"].iloc[event.position])
+            self.post_message(JumpTo("kernels", Jump(query=f"range:{name}" if " " not in name else name)))
             return
-        op = frame["op_type"].iloc[event.position]
-        if isinstance(op, str):
-            await self.tui.show_op_type(op)
+        jump = op_row_jump(event.table.frame, event.position)
+        if jump is not None:
+            self.post_message(jump)

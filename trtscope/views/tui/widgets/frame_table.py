@@ -4,6 +4,11 @@ Textual's DataTable builds and measures every row up front (seconds at 20,000 ro
 Line API widget instead: it keeps the frame as-is, sorts and filters through numpy position arrays, and formats
 only the rows on screen. Cells are plain text (never markup): TensorRT names contain square brackets and
 control bytes, which ``printable`` makes visible.
+
+Readable at 80 columns: ``frozen`` columns (``#``, the name) stay put while the others scroll sideways a column
+at a time; long names are shortened the way that keeps them distinguishable (``shorten``: ONNX paths lose their
+leading segments, other names their middle); columns with no value in any row are not shown (no profile, no
+time columns); a sort column that is off screen is named at the right end of the header.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from trtscope.views.tui.cells import text_cell
+from trtscope.views.tui.cells import is_missing, text_cell
+from trtscope.views.tui.names import middle, shorten_name
 
 Formatter = Callable[[Any], str]
 GAP = 2  # spaces between columns
@@ -47,6 +53,33 @@ class Column:
     descending_first: bool | None = None  # default: numbers (right-aligned) sort largest first
     style: str = ""  # a component class for this column's cells, e.g. "frame-table--bar"
     core: bool = False  # sized to stay on screen beside the flex column (when any column is core)
+    frozen: bool = False  # stays at the left when the table scrolls sideways (the leading columns only)
+    shorten: str = "end"  # how a long cell is cut: "end", "middle", "name" (names.shorten_name)
+    hide_empty: bool = True  # not shown when no row has a value (NaN, None, "" and [] count as none)
+    export_key: str | None = None  # the frame column exported for it (a label's full name), default ``key``
+
+
+def fit_cell(text: str, width: int, right: bool = False, how: str = "end") -> str:
+    """``text`` in exactly ``width`` cells, shortened the column's way."""
+    if len(text) > width:
+        if how == "name":
+            text = shorten_name(text, width)
+        elif how == "middle":
+            text = middle(text, width)
+    return fit(text, width, right)
+
+
+def has_values(s: pd.Series) -> bool:
+    """Any row holds a value (not missing, not an empty string or list); stops at the first one."""
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return bool(s.notna().any())
+    for x in s.to_numpy(dtype=object):
+        if isinstance(x, (list, tuple, np.ndarray)):
+            if len(x):
+                return True
+        elif not is_missing(x) and x != "":
+            return True
+    return False
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -68,20 +101,23 @@ def _sort_positions(values: pd.Series, descending: bool) -> np.ndarray:
 
 
 class FrameTable(ScrollView, can_focus=True):
-    """Rows of a DataFrame: only the visible ones are formatted; sorting and filtering are numpy arrays."""
+    """Rows of a DataFrame: only the visible ones are formatted; sorting and filtering are numpy arrays.
+
+    ``roles`` names the frame columns holding a row's full ``name`` (the screens' status line), its ONNX
+    ``node`` (a name or a list) and its ``kernel``: what the copy commands copy (:meth:`cursor_role`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select", "Open", show=True),
-        Binding("s", "sort_next", "Sort", show=True),
-        Binding("r", "sort_reverse", "Reverse", show=False),
+        Binding("s", "pick_sort", "Sort by…", show=True),
+        Binding("r", "sort_reverse", "Reverse sort", show=False),
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "first", "First row", show=False),
         Binding("end", "last", "Last row", show=False),
-        Binding("left", "scroll_left", "Scroll left", show=False),
-        Binding("right", "scroll_right", "Scroll right", show=False),
+        Binding("left", "column(-1)", "Scroll a column left", show=False),
+        Binding("right", "column(1)", "Scroll a column right", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "frame-table--header",
@@ -90,23 +126,10 @@ class FrameTable(ScrollView, can_focus=True):
         "frame-table--group",
         "frame-table--bar",
         "frame-table--empty",
+        "frame-table--cue",
     }
 
-    class Selected(Message):
-        """Enter (or a double click) on a row; ``position`` is the row's position in the frame."""
-
-        def __init__(self, table: FrameTable, position: int) -> None:
-            super().__init__()
-            self.table = table
-            self.position = position
-
-        @property
-        def control(self) -> FrameTable:
-            return self.table
-
-    class Changed(Message):
-        """The cursor moved, or the rows shown changed (filter, sort, new frame)."""
-
+    class _TableMessage(Message):
         def __init__(self, table: FrameTable) -> None:
             super().__init__()
             self.table = table
@@ -115,6 +138,19 @@ class FrameTable(ScrollView, can_focus=True):
         def control(self) -> FrameTable:
             return self.table
 
+    class Selected(_TableMessage):
+        """Enter (or a double click) on a row; ``position`` is the row's position in the frame."""
+
+        def __init__(self, table: FrameTable, position: int) -> None:
+            super().__init__(table)
+            self.position = position
+
+    class Changed(_TableMessage):
+        """The cursor moved, or the rows shown changed (filter, sort, new frame)."""
+
+    class SortRequested(_TableMessage):
+        """``s``: the screen shows the column picker (it knows which orders mean something there)."""
+
     def __init__(
         self,
         columns: Sequence[Column],
@@ -122,6 +158,7 @@ class FrameTable(ScrollView, can_focus=True):
         *,
         flag: str | None = None,
         group: str | None = None,
+        roles: dict[str, str] | None = None,
         export_name: str = "table",
         export_columns: Sequence[str] | None = None,
         empty_text: str = "(no rows)",
@@ -134,6 +171,8 @@ class FrameTable(ScrollView, can_focus=True):
         self.columns = list(columns)
         self.flag = flag
         self.group = group
+        self.roles = dict(roles or {})
+        self.title_key = self.roles.get("name")
         self.export_name = export_name
         self.export_columns = list(export_columns) if export_columns else None
         self.empty_text = empty_text
@@ -145,8 +184,13 @@ class FrameTable(ScrollView, can_focus=True):
         self._order = np.zeros(0, dtype=np.int64)
         self._mask: np.ndarray | None = None
         self._view = np.zeros(0, dtype=np.int64)
+        self.shown: list[Column] = list(self.columns)
         self._natural: list[int] = []
         self._widths: list[int] = []
+        self._frozen_width = 0
+        self._n_frozen = 0
+        self.hidden_empty: list[str] = []
+        self.page_height: Any = None  # its height on the page while maximised (screens/base.py)
         self.cursor_row = 0
         self.sort_column: str | None = None
         self.sort_descending = False
@@ -157,7 +201,7 @@ class FrameTable(ScrollView, can_focus=True):
     def set_frame(self, frame: pd.DataFrame) -> None:
         """Show ``frame`` (kept as-is; rows in frame order, no filter)."""
         self.frame = frame.reset_index(drop=True)
-        keys = {c.key for c in self.columns} | {k for k in (self.flag, self.group) if k}
+        keys = {c.key for c in self.columns} | {k for k in (self.flag, self.group, *self.roles.values()) if k}
         self._values = {k: self.frame[k].to_numpy(dtype=object) for k in keys if k in self.frame.columns}
         self._flags = self.frame[self.flag].fillna(False).to_numpy(dtype=bool) if self.flag in self.frame else None
         self._groups = (self.frame[self.group].fillna(False).to_numpy(dtype=bool)
@@ -165,7 +209,13 @@ class FrameTable(ScrollView, can_focus=True):
         self._order = np.arange(len(self.frame))
         self._mask = None
         self.sort_column, self.sort_descending = None, False
-        self._natural = [self._measure(c) for c in self.columns]
+        empty: dict[str, bool] = {}
+        for c in self.columns:
+            if c.key not in empty:
+                empty[c.key] = c.key not in self.frame.columns or not has_values(self.frame[c.key])
+        self.shown = [c for c in self.columns if not (c.hide_empty and empty[c.key] and len(self.frame))]
+        self.hidden_empty = [c.label or c.key for c in self.columns if c not in self.shown and c.label]
+        self._natural = [self._measure(c) for c in self.shown]
         self._rebuild_view(keep_cursor=False)
 
     def _measure(self, col: Column) -> int:
@@ -179,7 +229,7 @@ class FrameTable(ScrollView, can_focus=True):
                 best = max(best, int(lengths.max()))
             else:  # formatted values: the extremes and the first rows are representative enough
                 sample = pd.concat([s.head(200), s.dropna().sort_values().iloc[[0, -1]]]) if s.notna().any() \
-                    else s.head(200)
+                    and not isinstance(s.dropna().iloc[0], (list, tuple, np.ndarray)) else s.head(200)
                 best = max(best, *(len(col.fmt(v)) for v in sample.tolist()))
         return min(best, max(col.max_width, len(col.label)))
 
@@ -198,10 +248,10 @@ class FrameTable(ScrollView, can_focus=True):
         self.sort_column, self.sort_descending = key, descending
         self._rebuild_view(keep_cursor=False)
 
-    def set_order(self, positions: np.ndarray, label: str | None = None) -> None:
+    def set_order(self, positions: np.ndarray, label: str | None = None, descending: bool = False) -> None:
         """An order computed elsewhere (e.g. groups kept together); ``label`` names it in the header."""
         self._order = np.asarray(positions, dtype=np.int64)
-        self.sort_column, self.sort_descending = label, False
+        self.sort_column, self.sort_descending = label, descending
         self._rebuild_view(keep_cursor=True)
 
     def _rebuild_view(self, keep_cursor: bool) -> None:
@@ -239,6 +289,28 @@ class FrameTable(ScrollView, can_focus=True):
         pos = self.cursor_position
         return None if pos is None else self.frame.iloc[pos]
 
+    def cursor_role(self, role: str) -> str | None:
+        """The row under the cursor's ``role`` value as text (lists joined with newlines), None without one."""
+        pos = self.cursor_position
+        key = self.roles.get(role)
+        if pos is None or key not in self._values:
+            return None
+        v = self._values[key][pos]
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return "\n".join(map(str, v)) or None
+        return None if is_missing(v) or v == "" else str(v)
+
+    def cursor_title(self) -> str | None:
+        """The full name of the row under the cursor, None without one."""
+        return self.cursor_role("name")
+
+    def sort_label(self) -> str | None:
+        """The header label of the sort column, or the order's own label; None when unsorted."""
+        if self.sort_column is None:
+            return None
+        return next((c.label for c in self.columns if self.sort_column in (c.key, c.sort_key) and c.label),
+                    self.sort_column)
+
     def view_frame(self) -> pd.DataFrame:
         """The rows shown, in the order shown, with every frame column (raw values)."""
         return self.frame.iloc[self._view].reset_index(drop=True)
@@ -250,13 +322,14 @@ class FrameTable(ScrollView, can_focus=True):
         if self.export_columns:
             return view[[c for c in self.export_columns if c in view.columns]]
         labels: dict[str, str] = {}
-        for c in self.columns:  # a key shown twice (a number and its bar) is exported once
-            if c.key in view.columns and c.key not in labels:
-                labels[c.key] = c.label or c.key
+        for c in self.shown:  # a key shown twice (a number and its bar) is exported once
+            key = c.export_key if c.export_key and c.export_key in view.columns else c.key
+            if key in view.columns and key not in labels:
+                labels[key] = c.label or c.key
         return view[list(labels)].rename(columns=labels)
 
     def cells(self, row: int) -> list[str]:
-        """The formatted cells of view row ``row``, untruncated."""
+        """The formatted cells of view row ``row`` for every declared column (hidden ones too), untruncated."""
         pos = int(self._view[row])
         return [c.fmt(self._values[c.key][pos]) if c.key in self._values else "" for c in self.columns]
 
@@ -285,19 +358,26 @@ class FrameTable(ScrollView, can_focus=True):
         everything then fits with a flex column of a readable width (40 cells, or its natural width if less);
         otherwise only the ``core`` columns are kept beside it and the rest scroll sideways."""
         avail = max(self.scrollable_content_region.width, 20)
-        flex = [i for i, c in enumerate(self.columns) if c.flex]
-        others = [(c, w) for c, w in zip(self.columns, self._natural, strict=True) if not c.flex]
+        flex = [i for i, c in enumerate(self.shown) if c.flex]
+        others = [(c, w) for c, w in zip(self.shown, self._natural, strict=True) if not c.flex]
         room_all = avail - sum(w for _, w in others) - GAP * len(others)
         readable = min((min(self._natural[i], 40) for i in flex), default=0)
         if room_all >= readable or not any(c.core for c, _ in others):
             room = room_all
-        else:
-            core = [w for c, w in others if c.core]
+        else:  # the frozen columns stay on screen too
+            core = [w for c, w in others if c.core or c.frozen]
             room = avail - sum(core) - GAP * len(core)
         widths = list(self._natural)
         for i in flex:
-            widths[i] = max(self.columns[i].min_width, min(self._natural[i], room // max(1, len(flex))))
+            widths[i] = max(self.shown[i].min_width, min(self._natural[i], room // max(1, len(flex))))
         self._widths = widths
+        n_frozen = 0
+        for c in self.shown:  # only leading columns can be frozen, and never all of them
+            if not c.frozen:
+                break
+            n_frozen += 1
+        self._n_frozen = n_frozen if n_frozen < len(widths) else 0
+        self._frozen_width = sum(widths[:self._n_frozen]) + GAP * max(0, self._n_frozen - 1)
         total = sum(widths) + GAP * max(0, len(widths) - 1)
         self.virtual_size = Size(total, len(self._view) + 1)
 
@@ -308,31 +388,82 @@ class FrameTable(ScrollView, can_focus=True):
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(component, partial=True)
 
-    def _line(self, texts: Sequence[str], base: Style, col_styles: bool) -> list[Segment]:
+    def _segments(self, cols: Sequence[tuple[Column, int, str]], base: Style, col_styles: bool,
+                  lead_gap: bool) -> list[Segment]:
         segs: list[Segment] = []
-        for i, (col, w, text) in enumerate(zip(self.columns, self._widths, texts, strict=True)):
-            if i:
+        for i, (col, w, text) in enumerate(cols):
+            if i or lead_gap:
                 segs.append(Segment(" " * GAP, base))
             style = base + self._style(col.style) if (col_styles and col.style) else base
-            segs.append(Segment(fit(text, w, col.right), style))
+            segs.append(Segment(fit_cell(text, w, col.right, col.shorten), style))
         return segs
+
+    def _strip(self, texts: Sequence[str], base: Style, col_styles: bool) -> Strip:
+        """One line: the frozen columns, then the others scrolled by ``scroll_x``, exactly the widget's width."""
+        width = self.scrollable_content_region.width
+        scroll_x = int(self.scroll_offset.x)
+        cols = list(zip(self.shown, self._widths, texts, strict=True))
+        n = self._n_frozen
+        if not n:
+            return Strip(self._segments(cols, base, col_styles, False)).crop(scroll_x, scroll_x + width) \
+                .adjust_cell_length(width, base)
+        frozen = Strip(self._segments(cols[:n], base, col_styles, False))
+        rest = Strip(self._segments(cols[n:], base, col_styles, True))
+        room = max(0, width - self._frozen_width)
+        moving = rest.crop(scroll_x, scroll_x + room)
+        return Strip.join([frozen, moving]).adjust_cell_length(width, base)
+
+    def _texts_shown(self, row: int) -> list[str]:
+        pos = int(self._view[row])
+        return [c.fmt(self._values[c.key][pos]) if c.key in self._values else "" for c in self.shown]
 
     def _header_texts(self) -> list[str]:
         out = []
-        for c in self.columns:
+        for c in self.shown:
             arrow = (" ▼" if self.sort_descending else " ▲") if self.sort_column in (c.key, c.sort_key) and \
                 self.sort_column is not None else ""
             out.append(c.label + arrow)
         return out
 
+    def _screen_lefts(self) -> list[int]:
+        """Where each shown column starts on screen now (frozen ones fixed, the others moved by scroll_x)."""
+        scroll_x = int(self.scroll_offset.x)
+        lefts, x = [], 0
+        for i, w in enumerate(self._widths):
+            if i < self._n_frozen:
+                lefts.append(x)
+            else:
+                lefts.append(x - scroll_x)
+            x += w + GAP
+        return lefts
+
+    def sort_visible(self) -> bool:
+        """The sort column's header is on screen (False also when the order is not a column's)."""
+        if self.sort_column is None:
+            return True
+        width = self.scrollable_content_region.width
+        for i, (c, w, left) in enumerate(zip(self.shown, self._widths, self._screen_lefts(), strict=True)):
+            if self.sort_column in (c.key, c.sort_key):
+                if i < self._n_frozen:
+                    return True
+                edge = self._frozen_width + GAP if self._n_frozen else 0
+                return left >= edge and left + w <= width
+        return False
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        scroll_x, scroll_y = self.scroll_offset
+        scroll_y = int(self.scroll_offset.y)
         base = self.rich_style
         if y == 0:
             header = self.rich_style + self._style("frame-table--header")
-            segs = self._line(self._header_texts(), header, False)
-            return Strip(segs).crop(scroll_x, scroll_x + width).adjust_cell_length(width, header)
+            strip = self._strip(self._header_texts(), header, False)
+            label = self.sort_label()
+            if label is not None and not self.sort_visible():  # a cue for a sort column off screen
+                cue = f" ▸ sorted by {label} {'▼' if self.sort_descending else '▲'} "
+                if len(cue) < width:
+                    strip = Strip.join([strip.crop(0, width - len(cue)),
+                                        Strip([Segment(cue, header + self._style("frame-table--cue"))])])
+            return strip
         row = scroll_y + y - 1
         if row >= len(self._view):
             if row == 0 and len(self._view) == 0:
@@ -348,8 +479,7 @@ class FrameTable(ScrollView, can_focus=True):
         cursor = row == self.cursor_row and self.has_focus  # an unfocused table shows no cursor
         if cursor:
             style = style + self._style("frame-table--cursor")
-        segs = self._line(self.cells(row), style, not cursor)
-        return Strip(segs).crop(scroll_x, scroll_x + width).adjust_cell_length(width, style)
+        return self._strip(self._texts_shown(row), style, not cursor)
 
     # -- cursor and keys -----------------------------------------------------------------------------------
     @property
@@ -383,6 +513,26 @@ class FrameTable(ScrollView, can_focus=True):
     def action_last(self) -> None:
         self._set_cursor(len(self._view) - 1)
 
+    def column_stops(self) -> list[int]:
+        """Horizontal scroll offsets that put each scrolling column at the left edge of the moving part."""
+        stops, x = [0], 0
+        for w in self._widths[self._n_frozen:]:
+            x += w + GAP
+            stops.append(x)
+        limit = max(0, int(self.max_scroll_x))
+        return sorted({min(s, limit) for s in stops})
+
+    def action_column(self, delta: int) -> None:
+        """Scroll sideways by one column (not one cell), so a column is never left cut at the edge."""
+        stops = self.column_stops()
+        x = int(self.scroll_offset.x)
+        if delta > 0:
+            nxt = next((s for s in stops if s > x), x)
+        else:
+            nxt = next((s for s in reversed(stops) if s < x), 0)
+        self.scroll_to(x=nxt, animate=False)
+        self.refresh()
+
     def action_select(self) -> None:
         pos = self.cursor_position
         if pos is not None:
@@ -390,29 +540,30 @@ class FrameTable(ScrollView, can_focus=True):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the sort keys (footer, help) on tables that keep their own order."""
-        return self.sortable or action not in ("sort_next", "sort_reverse")
+        return self.sortable or action not in ("pick_sort", "sort_reverse")
 
-    def _sortable(self) -> list[Column]:
-        return [c for c in self.columns if c.sortable and (c.sort_key or c.key) in self.frame.columns]
+    def sortable_columns(self) -> list[Column]:
+        """The columns a sort can use, each once (a number and its bar share a key)."""
+        out, seen = [], set()
+        for c in self.shown:
+            key = c.sort_key or c.key
+            if c.sortable and key in self.frame.columns and key not in seen:
+                seen.add(key)
+                out.append(c)
+        return out
 
-    def _sort_by_column(self, col: Column, toggle: bool) -> None:
+    def sort_by_column(self, col: Column, toggle: bool = False) -> None:
+        """Sort by ``col``: numbers largest first, text A→Z (``toggle``: reverse when already sorted by it)."""
         key = col.sort_key or col.key
         first = col.descending_first if col.descending_first is not None else col.right
         descending = (not self.sort_descending) if (toggle and self.sort_column == key) else first
         self.sort(key, descending)
 
-    def action_sort_next(self) -> None:
-        """Sort by the next column (wrapping back to the original order)."""
-        cols = self._sortable()
-        if not self.sortable or not cols:
+    def action_pick_sort(self) -> None:
+        if not self.sortable:
             self.notify("this table keeps its order", markup=False)
             return
-        keys = [c.sort_key or c.key for c in cols]
-        at = keys.index(self.sort_column) + 1 if self.sort_column in keys else 0
-        if at >= len(cols):
-            self.sort(None)
-        else:
-            self._sort_by_column(cols[at], toggle=False)
+        self.post_message(self.SortRequested(self))
 
     def action_sort_reverse(self) -> None:
         if self.sortable and self.sort_column is not None and self.sort_column in self.frame.columns:
@@ -420,6 +571,7 @@ class FrameTable(ScrollView, can_focus=True):
 
     def on_focus(self) -> None:
         self.refresh()
+        self.post_message(self.Changed(self))  # the status line follows the focused table
 
     def on_blur(self) -> None:
         self.refresh()
@@ -429,17 +581,24 @@ class FrameTable(ScrollView, can_focus=True):
         if offset is None:
             return
         if offset.y == 0:
-            x = offset.x + int(self.scroll_offset.x)
-            left = 0
-            for col, w in zip(self.columns, self._widths, strict=True):
-                if left <= x < left + w + GAP:
-                    if self.sortable and col in self._sortable():
-                        self._sort_by_column(col, toggle=True)
-                    return
-                left += w + GAP
+            col = self.column_at(offset.x)
+            if col is not None and self.sortable and col in self.sortable_columns():
+                self.sort_by_column(col, toggle=True)
             return
         row = int(self.scroll_offset.y) + offset.y - 1
         if 0 <= row < len(self._view):
             self._set_cursor(row)
             if event.chain >= 2:
                 self.action_select()
+
+    def column_at(self, x: int) -> Column | None:
+        """The column drawn at screen column ``x`` (frozen columns first, then the scrolled ones)."""
+        cols = list(zip(self.shown, self._widths, self._screen_lefts(), strict=True))
+        if self._n_frozen and x < self._frozen_width + GAP:
+            cols = cols[: self._n_frozen]
+        elif self._n_frozen:
+            cols = cols[self._n_frozen:]
+        for col, w, left in cols:
+            if left <= x < left + w + GAP:
+                return col
+        return None

@@ -11,7 +11,8 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("2", "layers", "Layers"),
     ("3", "fusion", "Fusion"),
     ("4", "hotspots", "Hotspots"),
-    ("5", "timeline", "Timeline"),
+    ("5", "kernels", "Kernels"),
+    ("6", "timeline", "Timeline"),
 )
 
 

@@ -1,0 +1,20 @@
+"""What screens may read from the App that hosts them, as a Protocol: screens depend on this, not on the App
+class (import-linter forbids screens and widgets to import ``views.tui.app``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from trtscope.analysis.session import Analysis
+
+
+class Host(Protocol):
+    analysis: Analysis
+    source: str
+    #: top-level screens this input has what they need for
+    available_modes: set[str]
+
+    def missing(self, mode: str) -> str:
+        """Why ``mode`` is not available for this input ("" when it is)."""
+        ...
