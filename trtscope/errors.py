@@ -7,6 +7,8 @@ no traceback ever reaches the user for bad input; anything else escaping is a bu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -41,3 +43,35 @@ class OutputError(TrtscopeError):
         self.path = str(path)
         self.problem = " ".join(str(problem).split())  # always one line
         super().__init__(f"{self.path}: {self.problem}")
+
+
+
+class ReaderFailure(InputError):
+    """An input that made a reader fail in a way it does not check for explicitly (caught at the reader's
+    boundary, see :func:`reading`); the original exception is its ``__cause__`` (shown with TRTSCOPE_DEBUG=1)."""
+
+
+#: Programming errors: never disguised as bad input.
+_BUGS = (NameError, ImportError, SyntaxError, AssertionError, NotImplementedError)
+
+
+@contextmanager
+def reading(path: str | Path | None, what: str) -> Iterator[None]:
+    """The exception boundary of one reader: whatever the data makes the reader raise becomes a one-line
+    :class:`InputError` naming the file (a :class:`ReaderFailure` when it was not checked for explicitly).
+
+    Errors of trtscope itself (NameError, AssertionError...) pass through as they are: they are bugs.
+    """
+    try:
+        yield
+    except TrtscopeError:
+        raise
+    except RecursionError as err:
+        raise ReaderFailure(path, f"{what}: nested too deeply to read") from err
+    except MemoryError as err:
+        raise ReaderFailure(path, f"{what}: too large to read in the memory available") from err
+    except _BUGS:
+        raise
+    except Exception as err:
+        detail = " ".join(str(err).split())[:200]
+        raise ReaderFailure(path, f"cannot read {what} ({type(err).__name__}: {detail})") from err

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from trtscope.errors import InputError
 from trtscope.gcpause import collector_paused
 from trtscope.model.artifacts import Artifacts, LayerInfo, LayerProfile, SourceFile
-from trtscope.parsers.detect import Sniffed, sniff
+from trtscope.parsers.detect import Sniffed, is_document, sniff
 from trtscope.parsers.onnx_graph import PendingGraph
 from trtscope.parsers.onnx_wire import onnx_files_in
 
@@ -73,7 +73,8 @@ def _sniff_files(files: list[Path], warnings: list[str], progress: Progress | No
 def _require(s: Sniffed, kind: str, what: str) -> None:
     if kind not in s.kinds:
         got = ", ".join(s.kinds) or "nothing trtscope recognises"
-        raise InputError(s.path, f"does not contain {what} (found: {got})")
+        tried = f"; {s.json_error}" if s.json_error else (f"; read as {'; as '.join(s.tried)}" if s.tried else "")
+        raise InputError(s.path, f"does not contain {what} (found: {got}{tried})")
 
 
 def load_artifacts(
@@ -114,6 +115,7 @@ def load_artifacts(
             warnings = art.warnings
         elif p.is_dir():
             onnx_candidates, others = onnx_files_in(p)
+            others = [f for f in others if not is_document(f)]  # READMEs, SOURCE.md, LICENSE...
             if onnx is None and onnx_candidates:
                 # the ONNX walk overlaps the JSON parsing below (a worker process, on large graphs)
                 pending = PendingGraph(onnx_candidates[0])
@@ -162,6 +164,7 @@ def load_artifacts(
         if pending is None or pending.path != onnx_candidates[0]:
             pending = PendingGraph(onnx_candidates[0])
         art.onnx = pending.result()
+        warnings.extend(art.onnx.warnings)
         art.sources.append(SourceFile(str(onnx_candidates[0]), "onnx", f"{len(art.onnx.nodes)} nodes"))
     if notes:
         art.metadata.setdefault("notes", []).extend(notes)

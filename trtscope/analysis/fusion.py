@@ -220,7 +220,7 @@ def analyze_fusion(
     sources: list[str] = []
     regions: list[str | None] = []
     in_myelin: list[bool] = []
-    targets: list[tuple[str, int, str] | None] = []
+    targets: list[tuple[str, int | None, str] | None] = []
     pre: list[int] = []  # what the layer is before its nodes are looked at: 1 QDQ origin, 2 reformat, 3 no-op
     carrier: list[bool] = []  # a LayerType that turns an all-Q/DQ layer into a Q/DQ layer
     get_id = node_id.get

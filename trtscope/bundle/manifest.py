@@ -82,6 +82,10 @@ def member(root: Path, real: Path, rel: object, field: str, manifest: Path | Non
     if "\x00" in rel or "\\" in rel:
         raise InputError(where, f"{field}: path {_short(rel)} holds a NUL byte or a backslash; bundle paths are "
                                 "relative POSIX paths")
+    try:
+        os.fsencode(rel)
+    except UnicodeEncodeError as err:
+        raise InputError(where, f"{field}: path {_short(rel)} is not valid text (a lone surrogate escape)") from err
     pure = PurePosixPath(rel)
     if pure.is_absolute() or os.path.isabs(rel):
         raise InputError(where, f"{field}: absolute path {_short(rel)}; bundle paths are relative to the bundle")

@@ -20,6 +20,7 @@ from trtscope.model.tables import (
 )
 from trtscope.parsers.detect import sniff
 from trtscope.parsers.files import open_input
+from trtscope.parsers.values import checked, listing, valid_kernel_intervals
 
 #: Raw artifacts are TensorRT's JSON files and logs; the parsers bound each kind further.
 MAX_RAW_BYTES = 2 * 1024**3
@@ -94,7 +95,13 @@ def read_bundle(path: str | Path) -> Artifacts:
         art.iterations_source = str(shown)
     if art.profile is None and "layer_times" in tables:
         df, shown = tables["layer_times"]
-        lt = ensure_columns(df, PROFILE_COLUMNS)
+        lt = ensure_columns(df, PROFILE_COLUMNS).copy()
+        for col in ("total_ms", "mean_ms", "median_ms"):  # negative or absurd times are no measurement
+            values, bad = checked(pd.to_numeric(lt[col], errors="coerce").to_numpy(dtype="float64"))
+            if bad.any():
+                art.warnings.append(f"{shown}: {listing(lt['name'].tolist(), bad)} have a {col} that is negative, "
+                                    "not finite or absurd; left out")
+                lt[col] = values
         counts = pd.to_numeric(lt["count"], errors="coerce")
         count = int(counts.max()) if counts.notna().any() else None
         art.profile = LayerProfile(times=lt, count=count, source=str(shown))
@@ -107,7 +114,10 @@ def read_bundle(path: str | Path) -> Artifacts:
         ("graph_nodes", GRAPH_NODE_COLUMNS, "graph_nodes"),
     ):
         if key in tables:
-            setattr(art, attr, ensure_columns(tables[key][0], cols))
+            df, shown = tables[key]
+            if key == "kernels" and len(df):  # a kernel ending before it starts is no measurement
+                df = valid_kernel_intervals(df, shown, art.warnings)
+            setattr(art, attr, ensure_columns(df, cols))
     if "api_calls" in tables:
         art.metadata["api_call_count"] = len(tables["api_calls"][0])
     return art

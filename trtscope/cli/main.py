@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from trtscope._version import __version__
@@ -29,6 +30,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ncu": ("ncu", "Nsight Compute: print the ncu command that profiles a layer's (or the hotspots') kernels"),
     "doctor": ("doctor", "what this machine has (GPU, driver, CUDA, TensorRT, NVML, CUPTI, nvtx)"),
 }
+
+#: Exit code of an internal error (a bug), distinct from 1 (a CI gate tripped) and 2 (bad input).
+INTERNAL_ERROR = 3
 
 #: Commands that only read inputs and write their output: after success the process may end without the
 #: interpreter's teardown (see :func:`entry`).
@@ -64,6 +68,10 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _debug() -> bool:
+    return os.environ.get("TRTSCOPE_DEBUG", "") not in ("", "0")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -74,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return int(args.func(args) or 0)
     except TrtscopeError as err:
+        if _debug() and err.__cause__ is not None:  # what a reader's boundary caught, for a bug report
+            traceback.print_exception(err.__cause__, file=sys.stderr)
         print(f"trtscope: error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
@@ -85,14 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter shutdown quiet
         return 0
     except Exception as err:  # a bug in trtscope, not in the user's input
-        if os.environ.get("TRTSCOPE_DEBUG"):
+        if _debug():
             raise
+        detail = " ".join(str(err).split())[:300]
         print(
-            f"trtscope: internal error: {type(err).__name__}: {err} "
-            "(set TRTSCOPE_DEBUG=1 for the traceback, and please report it)",
+            f"trtscope: internal error: {type(err).__name__}: {detail} "
+            "(a bug in trtscope: set TRTSCOPE_DEBUG=1 for the traceback, and please report it)",
             file=sys.stderr,
         )
-        return 1
+        return INTERNAL_ERROR
 
 
 def entry() -> None:  # pragma: no cover - the console script; tests call main()

@@ -60,7 +60,8 @@ def _chrome_trace(a: Analysis, out: Path, force: bool, options: dict[str, Any]) 
     }[res.timeline]
     extras = [f"{c[k]:,} {label}" for k, label in (("nvtx_ranges", "NVTX ranges"),
                                                    ("nvml_samples", "NVML counter samples")) if c.get(k)]
-    return f"wrote {out}: {', '.join([what, *extras])}; open it in https://ui.perfetto.dev or chrome://tracing"
+    return (f"wrote chrome-trace {out}: {', '.join([what, *extras])}; open it in https://ui.perfetto.dev or "
+            "chrome://tracing")
 
 
 def _nvtxt(a: Analysis, out: Path, force: bool, options: dict[str, Any]) -> str:
@@ -68,8 +69,8 @@ def _nvtxt(a: Analysis, out: Path, force: bool, options: dict[str, Any]) -> str:
 
     nv = write_nvtxt(a, out, time_base=options.get("time_base") or "auto", force=force)
     synthetic = " (synthetic: profile means laid end to end)" if nv.timeline == "profile_means" else ""
-    return (f"wrote {out}: {nv.ranges:,} ranges and {nv.markers:,} markers, TimeBase {nv.time_base}{synthetic}; "
-            f"trtscope nsys merge REPORT.nsys-rep {out} -o OUT.nsys-rep lays it onto a report")
+    return (f"wrote nvtxt {out}: {nv.ranges:,} ranges and {nv.markers:,} markers, TimeBase {nv.time_base}"
+            f"{synthetic}; trtscope nsys merge REPORT.nsys-rep {out} -o OUT.nsys-rep lays it onto a report")
 
 
 _TABLE_SUMMARY = {

@@ -38,22 +38,13 @@ class NsysImport:
 
 
 def layer_names(path: Path) -> list[str]:
-    """Engine layer names from a layer-info JSON (or a trtexec / build log with layer information)."""
-    from trtscope.parsers.jsonio import loads, read_text
-    from trtscope.parsers.layer_info_json import layer_info_from_json, looks_like_layer_info
-    from trtscope.parsers.layer_info_text import layer_info_from_log
+    """Engine layer names from a layer-info JSON (or a trtexec / build log with layer information), recognised
+    by content (a log line starts with ``[`` like a JSON list does)."""
+    from trtscope.parsers.detect import sniff
 
-    text = read_text(path)
-    if text.lstrip().startswith(("{", "[")):
-        doc = loads(text, path)
-        if not looks_like_layer_info(doc):
-            raise InputError(path, "not TensorRT layer information (no \"Layers\" list)")
-        info = layer_info_from_json(doc, path)
-    else:
-        found, _ = layer_info_from_log(text, path)
-        if found is None:
-            raise InputError(path, "no layer information found (expected --exportLayerInfo JSON or a log with it)")
-        info = found
+    info = sniff(path).layer_info
+    if info is None:
+        raise InputError(path, "no layer information found (expected --exportLayerInfo JSON or a log with it)")
     return [str(n) for n in info.layers["name"].tolist()]
 
 

@@ -74,6 +74,8 @@ class OnnxGraph:
     #: 100,000-node graph costs as much as the rest of the graph together
     edge_table: pd.DataFrame | None = None
     edge_loader: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+    #: what the reader normalised (duplicate node names), for the report's warnings
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def edges(self) -> pd.DataFrame:

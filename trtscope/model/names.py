@@ -116,10 +116,16 @@ def myelin_parts(name: str) -> tuple[str, int, int] | None:
     return name[:at], int(region), int(index)
 
 
-def reformat_target(name: str) -> tuple[str, int, str] | None:
-    """``Reformatting CopyNode for Input Tensor 0 to X`` -> ``("Input", 0, "X")``."""
+def reformat_target(name: str) -> tuple[str, int | None, str] | None:
+    """``Reformatting CopyNode for Input Tensor 0 to X`` -> ``("Input", 0, "X")``.
+
+    A tensor position too large to be one (more than 9 digits: a corrupt or hostile name) is None; the layer is
+    still a reformat layer."""
     m = _REFORMAT.match(name)
-    return (m.group("dir"), int(m.group("k")), m.group("target")) if m else None
+    if not m:
+        return None
+    k = m.group("k")
+    return m.group("dir"), int(k) if len(k) <= 9 else None, m.group("target")
 
 
 def is_internal_name(piece: str) -> bool:

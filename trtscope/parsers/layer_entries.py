@@ -1,20 +1,136 @@
 """Layer entries (dicts shaped like the inspector's JSON objects) -> :class:`LayerInfo`.
 
 Every layer-info reader (JSON, one-line log, legacy log) first produces such entries, so the table is built
-in exactly one place whatever the source format.
+in exactly one place whatever the source format — and checked in one place: values of the wrong type are
+dropped (with a warning naming the file and the layers), so nothing downstream meets a list where it expects
+a name or a 20-digit stream id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from trtscope.errors import InputError
 from trtscope.model.artifacts import LayerInfo
 from trtscope.model.tables import LAYER_COLUMNS
 from trtscope.model.tensors import output_dtypes, precision_of
+
+#: Real engines have up to a few hundred thousand layers; more is not an engine (and would need many GB).
+MAX_LAYERS = 2_000_000
+#: Longest layer name accepted (fused names of big regions reach a few KB).
+MAX_NAME_CHARS = 1024**2
+#: StreamId is a small stream index; anything outside int32 is not one.
+_MAX_STREAM_ID = 2**31 - 1
+_TEXT_KEYS = ("LayerType", "ParameterType", "Origin", "TacticName", "TacticValue")
+_TENSOR_KEYS = ("Inputs", "Outputs", "Constants")
+_TENSOR_TEXT = ("Name", "Location", "Format/Datatype", "Format", "Datatype")
+_DIM_KEYS = ("Dimensions", "Strides", "StrideOrder")
+
+
+def _text(v: Any) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(v) if abs(v) < 10**30 else None
+    return None
+
+
+def _dims(v: Any) -> Any:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, list) and all(
+        isinstance(d, str) or (isinstance(d, int) and not isinstance(d, bool) and abs(d) < 2**63) for d in v
+    ):
+        return v
+    return None
+
+
+def _tensor_ok(t: dict[str, Any]) -> bool:
+    for k in _TENSOR_TEXT:
+        v = t.get(k)
+        if v is not None and type(v) is not str:
+            return False
+    for k in _DIM_KEYS:
+        v = t.get(k)
+        if v is not None and _dims(v) is None:
+            return False
+    return True
+
+
+def _tensor(t: Any) -> tuple[dict[str, Any] | None, bool]:
+    """(the tensor descriptor with fields of the expected types or None, whether a value was lost)."""
+    if not isinstance(t, dict):
+        return None, True
+    if _tensor_ok(t):
+        return t, False
+    out = dict(t)
+    lost = _coerce(out, _TENSOR_TEXT, _text)
+    if out.get("Name") is None and "Name" in out:
+        out["Name"] = ""
+    lost = _coerce(out, _DIM_KEYS, _dims) or lost
+    return out, lost
+
+
+def _coerce(d: dict[str, Any], keys: tuple[str, ...], convert: Callable[[Any], Any]) -> bool:
+    """Convert ``d``'s values under ``keys`` in place; True when a value had to be dropped (became None)."""
+    lost = False
+    for k in keys:
+        if d.get(k) is not None:
+            d[k] = convert(d[k])
+            lost = lost or d[k] is None
+    return lost
+
+
+def _entry_ok(e: dict[str, Any]) -> bool:
+    for k in _TEXT_KEYS:
+        v = e.get(k)
+        if v is not None and type(v) is not str:
+            return False
+    m = e.get("Metadata")
+    if m is not None and type(m) is not str:
+        return False
+    sid = e.get("StreamId")
+    if sid is not None and not (type(sid) is int and 0 <= sid <= _MAX_STREAM_ID):
+        return False
+    for k in _TENSOR_KEYS:
+        ts = e.get(k)
+        if ts is None:
+            continue
+        if type(ts) is not list or not all(type(t) is dict and _tensor_ok(t) for t in ts):
+            return False
+    return True
+
+
+def _normalise(entry: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """(the entry with every field trtscope reads of the expected type, whether anything was dropped)."""
+    if _entry_ok(entry):
+        return entry, False
+    e = dict(entry)
+    dropped = _coerce(e, _TEXT_KEYS, _text)
+    if "Metadata" in e and not isinstance(e["Metadata"], str):
+        dropped = dropped or e["Metadata"] is not None
+        e["Metadata"] = None
+    sid = e.get("StreamId")
+    if sid is not None and not (isinstance(sid, int) and not isinstance(sid, bool) and 0 <= sid <= _MAX_STREAM_ID):
+        e["StreamId"] = None
+        dropped = True
+    for k in _TENSOR_KEYS:
+        if k not in e:
+            continue
+        ts = e[k]
+        if not isinstance(ts, list):
+            e[k] = []
+            dropped = dropped or ts is not None
+            continue
+        results = [_tensor(t) for t in ts]
+        e[k] = [x for x, _ in results if x is not None]
+        dropped = dropped or any(lost for _, lost in results)
+    return e, dropped
 
 
 def layer_info_from_entries(
@@ -25,10 +141,32 @@ def layer_info_from_entries(
     bindings: list[str] | None = None,
     foreign: dict[str, list[str]] | None = None,
     dropped_profiles: int = 0,
+    warnings: list[str] | None = None,
 ) -> LayerInfo:
+    """The layers table (LAYER_COLUMNS) from entries; ``warnings`` receives what was dropped as malformed."""
+    if len(entries) > MAX_LAYERS:
+        raise InputError(source, f"{len(entries):,} layers, more than the {MAX_LAYERS:,} trtscope accepts")
+    checked: list[dict[str, Any]] = []
+    bad: list[str] = []
+    for i, raw in enumerate(entries):
+        name = raw.get("Name")
+        if not isinstance(name, str):
+            raise InputError(source, f"layer entry {i} has no \"Name\" string")
+        if len(name) > MAX_NAME_CHARS:
+            raise InputError(source, f"layer entry {i} has a name of {len(name):,} characters, more than the "
+                                     f"{MAX_NAME_CHARS:,} trtscope accepts")
+        e, dropped = _normalise(raw)
+        if dropped:
+            bad.append(name)
+        checked.append(e)
+    if bad and warnings is not None:
+        shown = ", ".join(repr(n[:80]) for n in bad[:3]) + (" …" if len(bad) > 3 else "")
+        warnings.append(f"{source}: {len(bad)} layers have fields of an unexpected type or range (ignored): {shown}")
+    entries = checked
+
     # Column by column (list comprehensions), not row tuples: 20,000-layer engines are common.
     def text(key: str) -> pd.Series:
-        return pd.Series([None if (v := e.get(key)) is None else str(v) for e in entries], dtype=object)
+        return pd.Series([e.get(key) for e in entries], dtype=object)
 
     def metadata(e: dict[str, Any]) -> str | None:
         m = e.get("Metadata")
@@ -38,13 +176,12 @@ def layer_info_from_entries(
         {
             "index": np.arange(len(entries), dtype=np.int64),
             "name": pd.Series([e["Name"] for e in entries], dtype=object),
-            "type": pd.Series([str(e.get("LayerType") or "") for e in entries], dtype=object),
+            "type": pd.Series([e.get("LayerType") or "" for e in entries], dtype=object),
             "parameter_type": text("ParameterType"),
             "origin": text("Origin"),
             "tactic": text("TacticName"),
             "tactic_value": text("TacticValue"),
-            "stream_id": pd.Series([v if isinstance(v := e.get("StreamId"), int) else None for e in entries],
-                                   dtype=object),
+            "stream_id": pd.Series([e.get("StreamId") for e in entries], dtype=object),
             "metadata": pd.Series([metadata(e) for e in entries], dtype=object),
             "precision": pd.Series([precision_of(output_dtypes(e)) for e in entries], dtype=object),
         },

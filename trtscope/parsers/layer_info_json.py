@@ -18,7 +18,7 @@ from trtscope.parsers.layer_entries import layer_info_from_entries
 LAYER_LIST_KEYS = ("Layers", "layers", "LayerInfo", "layerInfo")
 IO_KEYS = ("Bindings", "I/O Tensors", "IO Tensors", "bindings")
 #: 8.x repeats the layer list per optimization profile, suffixing profile N >= 1.
-_PROFILE_SUFFIX = re.compile(r" \[profile (\d+)\]$")
+_PROFILE_SUFFIX = re.compile(r" \[profile (\d{1,9})\]$")
 
 
 def layer_list(doc: Any) -> list[Any] | None:
@@ -54,16 +54,18 @@ def _bindings(doc: Any) -> list[str]:
         if isinstance(val, list):
             out = []
             for b in val:
-                if isinstance(b, dict):
-                    out.append(str(b.get("Name", b.get("name", ""))))
-                else:
-                    out.append(str(b))
+                name = b.get("Name", b.get("name", "")) if isinstance(b, dict) else b
+                if isinstance(name, (str, int)) and not isinstance(name, bool):
+                    out.append(str(name))
             return out
     return []
 
 
-def layer_info_from_json(doc: Any, source: str | Path, *, opt_profile: int = 0) -> LayerInfo:
-    """Parse a layer-info JSON document; ``opt_profile`` picks one of 8.x's per-profile copies."""
+def layer_info_from_json(
+    doc: Any, source: str | Path, *, opt_profile: int = 0, warnings: list[str] | None = None
+) -> LayerInfo:
+    """Parse a layer-info JSON document; ``opt_profile`` picks one of 8.x's per-profile copies; ``warnings``
+    receives what was dropped as malformed."""
     layers = layer_list(doc)
     if layers is None:
         raise InputError(source, "not TensorRT layer information (no \"Layers\" list)")
@@ -95,5 +97,6 @@ def layer_info_from_json(doc: Any, source: str | Path, *, opt_profile: int = 0) 
         raise InputError(source, f"no layers for optimization profile {opt_profile}")
     bindings = [b for b in _bindings(doc) if not _PROFILE_SUFFIX.search(b)]
     return layer_info_from_entries(
-        entries, source, "detailed" if detailed else "names", bindings=bindings, dropped_profiles=dropped
+        entries, source, "detailed" if detailed else "names", bindings=bindings, dropped_profiles=dropped,
+        warnings=warnings,
     )

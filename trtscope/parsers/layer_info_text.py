@@ -22,25 +22,29 @@ from typing import Any
 
 from trtscope.model.artifacts import LayerInfo
 from trtscope.parsers.layer_entries import layer_info_from_entries
+from trtscope.parsers.logtext import (
+    MAX_LINE_CHARS,
+    log_lines,
+    payload,
+    payload_is,
+    prefix_shape,
+    strip_shape,
+)
 
-#: Log line prefixes: "[07/07/2026-02:11:38] [I] ", "[V] [TRT] ", "[TRT] [V] " ...
-_LOG_PREFIX = re.compile(r"^(?:\[[^\]\n]{1,40}\]\s*)+")
-_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_/ ]*?): ")
+__all__ = ["foreign_node_metadata", "layer_info_from_log", "log_lines", "parse_legacy_line", "parse_oneline"]
+
+_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_/ ]{0,63}?): ")
 _ONELINE_START = "Name: "
-_LEGACY_LINE = re.compile(r"^Layer\((?P<type>[^)]*)\): (?P<name>.*?), Tactic: (?P<tactic>[^,]*), (?P<io>.*)$")
-_LEGACY_TENSOR_NEW = re.compile(r"(?P<name>.+?) \((?P<dtype>[A-Za-z0-9]+)\[(?P<dims>[^\]]*)\]\)(?:, |$)")
-_LEGACY_TENSOR_OLD = re.compile(r"(?P<name>.+?)\[(?P<dtype>[A-Za-z0-9]+)\((?P<dims>[^)]*)\)\](?:, |$)")
-_FOREIGN_META = re.compile(r"ForeignNode (?P<name>\{ForeignNode\[.*\]\}) metadata: ?(?P<meta>.*)$")
-
-
-def log_lines(text: str) -> list[str]:
-    """Split a log into lines on newlines only: ``str.splitlines`` also splits on 0x1E, the very byte that
-    separates Metadata entries."""
-    return text.replace("\r\n", "\n").split("\n")
-
-
-def strip_log_prefix(line: str) -> str:
-    return _LOG_PREFIX.sub("", line, count=1)
+_INT = re.compile(r"-?\d{1,18}")
+_FLOAT = re.compile(r"-?\d{1,30}\.\d{0,30}(?:[eE][-+]?\d{1,4})?")
+#: Tensors of the legacy listing: ``name (Float[-1,3,224,224])`` (10+) or ``name[Float(-1,3,224,224)]`` (8.x).
+#: Found by their bracketed tail (bounded character classes: linear time); the name is what lies between.
+_TENSOR_TAIL_NEW = re.compile(r" \((?P<dtype>[A-Za-z0-9]{1,32})\[(?P<dims>[^\[\]()]*)\]\)(?=, |$)")
+_TENSOR_TAIL_OLD = re.compile(r"\[(?P<dtype>[A-Za-z0-9]{1,32})\((?P<dims>[^\[\]()]*)\)\](?=, |$)")
+#: One-line values nest ``[ { [ ... ] } ]``; deeper than this is kept as text (no recursion without bound).
+MAX_NESTING = 32
+_FOREIGN_START = "ForeignNode {ForeignNode["
+_FOREIGN_END = "]} metadata:"
 
 
 # --- the one-line value grammar ---------------------------------------------------------------------------------
@@ -71,29 +75,31 @@ def _split_top(text: str) -> list[str]:
 
 def _scalar(text: str) -> Any:
     t = text.strip()
-    if re.fullmatch(r"-?\d+", t):
+    if _INT.fullmatch(t):
         return int(t)
-    if re.fullmatch(r"-?\d+\.\d*(?:[eE][-+]?\d+)?", t):
+    if _FLOAT.fullmatch(t):
         return float(t)
     return t
 
 
-def _value(text: str) -> Any:
+def _value(text: str, depth: int = 0) -> Any:
     t = text.strip()
+    if depth >= MAX_NESTING:
+        return t
     if t.startswith("{") and t.endswith("}"):
         inner = t[1:-1].strip()
         if inner.startswith('"'):
             try:
                 return json.loads(t)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 pass
-        return _fields(inner)
+        return _fields(inner, depth + 1)
     if t.startswith("[") and t.endswith("]"):
         inner = t[1:-1].strip()
         if not inner:
             return []
         if inner.startswith("{"):
-            return [_value(x) for x in _split_items(inner)]
+            return [_value(x, depth + 1) for x in _split_items(inner)]
         return [_scalar(x) for x in inner.split(",")]
     return _scalar(t)
 
@@ -114,13 +120,13 @@ def _split_items(text: str) -> list[str]:
     return items
 
 
-def _fields(text: str) -> dict[str, Any]:
+def _fields(text: str, depth: int = 0) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for part in _split_top(text):
         key, sep, val = part.partition(": ")
         if not sep:
             key, val = part.rstrip(":"), ""
-        out[key.strip()] = _value(val)
+        out[key.strip()] = _value(val, depth)
     return out
 
 
@@ -138,27 +144,43 @@ def parse_oneline(line: str) -> dict[str, Any]:
     else:
         entry = {"Name": body[:lt_at]}
         entry.update(_fields(body[lt_at + 2 :]))
+        entry["Name"] = body[:lt_at]  # a "Name" key among the fields cannot replace the layer's name
     if metadata is not None:
         entry["Metadata"] = metadata
     return entry
 
 
 # --- logs -------------------------------------------------------------------------------------------------------
-def _oneline_sections(lines: list[str]) -> list[list[str]]:
-    """Runs of consecutive ``Name: ..., LayerType: ...`` lines (log prefixes stripped)."""
-    sections: list[list[str]] = []
-    current: list[str] | None = None
-    for raw in lines:
-        line = strip_log_prefix(raw)
-        if line.startswith(_ONELINE_START) and (current is not None or ", LayerType: " in line):
+class _Section:
+    """A run of layer lines: their payloads, the line after the last one, and the listing's prefix shape."""
+
+    def __init__(self, shape: tuple[str, ...]) -> None:
+        self.lines: list[str] = []
+        self.end = 0
+        self.shape = shape
+
+
+def _oneline_sections(lines: list[str]) -> list[_Section]:
+    """Runs of consecutive ``Name: ..., LayerType: ...`` lines, whatever prefix each line carries: a listing
+    logged as one message has the prefix on its first line only (or on its ``Layers:`` header)."""
+    sections: list[_Section] = []
+    current: _Section | None = None
+    header_shape: tuple[str, ...] | None = None  # set right after a ``Layers:`` header line
+    for i, raw in enumerate(lines):
+        body = payload(raw, _ONELINE_START)
+        if body is not None and (current is not None or header_shape is not None or ", LayerType: " in body):
             if current is None:
-                current = []
-            current.append(line)
+                shape = header_shape if header_shape is not None else prefix_shape(raw[: len(raw) - len(body)])
+                current = _Section(shape)
+            current.lines.append(body)
+            current.end = i + 1
+            header_shape = None
             continue
-        if current:
+        if current is not None:
             sections.append(current)
         current = None
-    if current:
+        header_shape = prefix_shape(raw.rstrip()[: -len("Layers:")]) if payload_is(raw, "Layers:") else None
+    if current is not None:
         sections.append(current)
     return sections
 
@@ -167,14 +189,14 @@ def _legacy_section(lines: list[str]) -> list[str]:
     found: list[str] = []
     grabbing = False
     for raw in lines:
-        line = strip_log_prefix(raw)
-        if line.strip().endswith("Engine Layer Information:"):
+        if payload_is(raw, "Engine Layer Information:"):
             grabbing = True
             found = []
             continue
         if grabbing:
-            if line.startswith("Layer("):
-                found.append(line)
+            body = payload(raw, "Layer(")
+            if body is not None:
+                found.append(body)
             else:
                 grabbing = False
     return found
@@ -182,44 +204,58 @@ def _legacy_section(lines: list[str]) -> list[str]:
 
 def _legacy_tensors(text: str) -> list[dict[str, Any]]:
     text = text.strip()
-    for pattern in (_LEGACY_TENSOR_NEW, _LEGACY_TENSOR_OLD):
-        out, pos = [], 0
+    for pattern in (_TENSOR_TAIL_NEW, _TENSOR_TAIL_OLD):
+        out: list[dict[str, Any]] = []
+        pos = 0
         for m in pattern.finditer(text):
-            if m.start() != pos:
-                break
-            dims = [int(d) if re.fullmatch(r"-?\d+", d) else d for d in m.group("dims").split(",") if d]
-            out.append({"Name": m.group("name"), "Dimensions": dims, "Format/Datatype": m.group("dtype")})
-            pos = m.end()
-        if out and pos == len(text):
+            if m.start() <= pos:
+                continue  # an empty name: not a tensor boundary
+            dims = [int(d) if _INT.fullmatch(d) else d for d in m.group("dims").split(",") if d]
+            out.append({"Name": text[pos : m.start()], "Dimensions": dims, "Format/Datatype": m.group("dtype")})
+            pos = m.end() + 2  # past ", "
+        if out and pos >= len(text):
             return out
     return []
 
 
 def parse_legacy_line(line: str) -> dict[str, Any] | None:
-    m = _LEGACY_LINE.match(line)
-    if not m:
+    """``Layer(Type): name, Tactic: 0x..., in (Float[dims]) -> out (Float[dims])`` -> an entry, or None."""
+    if not line.startswith("Layer("):
         return None
-    entry: dict[str, Any] = {"Name": m.group("name"), "LayerType": m.group("type"), "TacticValue": m.group("tactic")}
-    ins, arrow, outs = m.group("io").partition(" -> ")
-    if arrow:
-        entry["Inputs"] = _legacy_tensors(ins)
-        entry["Outputs"] = _legacy_tensors(outs)
+    close = line.find("): ", 6)
+    if close < 0 or ")" in line[6:close]:
+        return None
+    rest = line[close + 3 :]
+    t = rest.find(", Tactic: ")
+    if t < 0:
+        return None
+    after = rest[t + len(", Tactic: ") :]
+    comma = after.find(", ")
+    tactic = after if comma < 0 else after[:comma]
+    entry: dict[str, Any] = {"Name": rest[:t], "LayerType": line[6:close], "TacticValue": tactic}
+    if comma >= 0:
+        ins, arrow, outs = after[comma + 2 :].partition(" -> ")
+        if arrow:
+            entry["Inputs"] = _legacy_tensors(ins)
+            entry["Outputs"] = _legacy_tensors(outs)
     return entry
 
 
 def foreign_node_metadata(lines: list[str]) -> dict[str, list[str]]:
-    """``{ForeignNode[...]}`` -> ONNX node names, from verbose build logs."""
+    """``{ForeignNode[...]}`` -> ONNX node names, from verbose build logs' ``ForeignNode {...} metadata:``."""
     from trtscope.model.names import metadata_nodes  # grammar of Metadata lives with the other name rules
 
     out: dict[str, list[str]] = {}
     for raw in lines:
-        if "ForeignNode {ForeignNode[" not in raw:
+        at = raw.find(_FOREIGN_START)
+        if at < 0 or len(raw) > MAX_LINE_CHARS:
             continue
-        m = _FOREIGN_META.search(raw)
-        if m:
-            nodes = metadata_nodes(m.group("meta"))
-            if nodes:
-                out[m.group("name")] = nodes
+        end = raw.find(_FOREIGN_END, at)
+        if end < 0:
+            continue
+        nodes = metadata_nodes(raw[end + len(_FOREIGN_END) :].removeprefix(" "))
+        if nodes:
+            out[raw[at + len("ForeignNode ") : end + 2]] = nodes
     return out
 
 
@@ -227,36 +263,52 @@ def layer_info_from_log(text: str, source: str | Path) -> tuple[LayerInfo | None
     """The best layer listing in a log (ONELINE beats the legacy list), and warnings about the choice."""
     lines = log_lines(text)
     warnings: list[str] = []
+    long_lines = sum(1 for line in lines if len(line) > MAX_LINE_CHARS)
+    if long_lines:
+        warnings.append(f"{source}: {long_lines} lines longer than {MAX_LINE_CHARS:,} characters were not read")
     foreign = foreign_node_metadata(lines)
     sections = _oneline_sections(lines)
     if sections:
+        last = sections[-1]
         if len(sections) > 1:
             warnings.append(
                 f"{source}: {len(sections)} layer listings in this log; using the last one "
-                f"({len(sections[-1])} layers)"
+                f"({len(last.lines)} layers)"
             )
-        entries = [parse_oneline(line) for line in sections[-1]]
-        return layer_info_from_entries(entries, source, "oneline", bindings=_bindings_after(lines),
-                                       foreign=foreign), warnings
+        entries = [parse_oneline(line) for line in last.lines]
+        bindings = _bindings_after(lines, last)
+        return layer_info_from_entries(entries, source, "oneline", bindings=bindings, foreign=foreign,
+                                       warnings=warnings), warnings
     legacy = _legacy_section(lines)
     if legacy:
         entries = [e for e in (parse_legacy_line(line) for line in legacy) if e is not None]
-        return layer_info_from_entries(entries, source, "legacy_log", foreign=foreign), warnings
+        if entries:
+            return layer_info_from_entries(entries, source, "legacy_log", foreign=foreign,
+                                           warnings=warnings), warnings
     return None, warnings
 
 
-def _bindings_after(lines: list[str]) -> list[str]:
-    """trtexec --dumpLayerInfo prints ``Bindings:`` then one name per line after the listing."""
+def _body(line: str, shape: tuple[str, ...]) -> str:
+    """``line`` without a prefix of ``shape``, if it has one."""
+    body = strip_shape(line, shape) if any(shape) and len(line) <= MAX_LINE_CHARS else None
+    return line if body is None else body
+
+
+def _bindings_after(lines: list[str], section: _Section) -> list[str]:
+    """trtexec --dumpLayerInfo prints ``Bindings:`` and one tensor name per line right after the listing
+    (usually the same message: no prefixes). A line with a space in it (after the listing's prefix, if it
+    carries one) is the next message, not a name."""
+    i = section.end
+    while i < len(lines) and not _body(lines[i], section.shape).strip():
+        i += 1
+    if i >= len(lines) or not payload_is(lines[i], "Bindings:"):
+        return []
     out: list[str] = []
-    grabbing = False
-    for raw in lines:
-        line = strip_log_prefix(raw).rstrip("\n")
-        if line.strip() == "Bindings:":
-            grabbing, out = True, []
-            continue
-        if grabbing:
-            if not line.strip() or raw.startswith("[") or raw.startswith("&&&&"):
-                grabbing = False
-            else:
-                out.append(line)
+    for raw in lines[i + 1 :]:
+        if len(raw) > MAX_LINE_CHARS:
+            break
+        name = _body(raw, section.shape).strip()
+        if not name or raw.startswith("&&&&") or " " in name:
+            break
+        out.append(name)
     return out

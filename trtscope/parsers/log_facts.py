@@ -1,40 +1,71 @@
-"""Facts about the run that trtexec and TensorRT print in their logs (version, GPU, precision, command)."""
+"""Facts about the run that trtexec and TensorRT print in their logs (version, GPU, precision, command).
+
+Each fact is a known payload (``Selected Device: …``) found after whatever prefix the logger wrote (see
+:mod:`trtscope.parsers.logtext`); values are bounded in length and checked for shape, so a 5,000-digit
+version banner or a sentence quoting a log line in prose yields nothing rather than a wrong fact.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("tensorrt_version", re.compile(r"TensorRT version: ([0-9][0-9.]*)")),
-    ("tensorrt_version", re.compile(r"\[TensorRT v(\d+)\]")),
-    ("gpu", re.compile(r"Selected Device: (.+?)\s*$", re.M)),
-    ("compute_capability", re.compile(r"Compute Capability: ([0-9.]+)")),
-    ("precision", re.compile(r"\] Precision: (.+?)\s*$", re.M)),
-    ("trtexec_command",
-     re.compile(r"^&&&& (?:RUNNING|PASSED) TensorRT\.trtexec \[[^\]]*\] (?:\[[^\]]*\] )?# (.+?)\s*$", re.M)),
-    ("profiling_verbosity", re.compile(r"Profiling verbosity: (\S+)")),
+from trtscope.parsers.logtext import log_lines, payload
+
+#: Banners and option dumps are at the top of a log; tables at the end are not needed.
+HEAD_CHARS = 4 * 1024 * 1024
+#: A fact's value longer than this is not the value trtexec printed.
+MAX_VALUE_CHARS = 200
+_VERSION = re.compile(r"\d{1,3}(?:\.\d{1,4}){0,3}")
+_BANNER_CODE = re.compile(r"\[TensorRT v(\d{3,9})\]")
+_CC = re.compile(r"\d{1,3}\.\d{1,3}")
+_COMMAND = re.compile(r"&&&& (?:RUNNING|PASSED) TensorRT\.trtexec \[[^\]\n]{0,80}\] (?:\[[^\]\n]{0,80}\] )?# ")
+#: (fact, the payload that introduces it, a check of the value's shape or None)
+_FACTS: tuple[tuple[str, str, re.Pattern[str] | None], ...] = (
+    ("tensorrt_version", "TensorRT version: ", _VERSION),
+    ("gpu", "Selected Device: ", None),
+    ("compute_capability", "Compute Capability: ", _CC),
+    ("precision", "Precision: ", None),
+    ("profiling_verbosity", "Profiling verbosity: ", re.compile(r"\S{1,40}")),
 )
 
 
 def _version_from_code(code: str) -> str:
     """trtexec's banner writes 10.16.1 as ``v101601`` and 8.6.1 as ``v8601``."""
     if len(code) >= 5:
-        major = code[:-4]
-        return f"{int(major)}.{int(code[-4:-2])}.{int(code[-2:])}"
+        return f"{int(code[:-4])}.{int(code[-4:-2])}.{int(code[-2:])}"
     return code
 
 
 def facts_from_log(text: str) -> dict[str, Any]:
+    """Version, GPU, compute capability, precision, profiling verbosity and trtexec command line. The
+    ``Key: value`` facts count only after a trtexec section header (``=== Device Information ===``): prose
+    that mentions ``Selected Device: X`` is not a trtexec log."""
     out: dict[str, Any] = {}
-    head = text[: 4 * 1024 * 1024]  # banners and option dumps are at the top; tables at the end are not needed
-    for key, pattern in _PATTERNS:
-        if key in out:
+    in_section = False
+    for line in log_lines(text[:HEAD_CHARS]):
+        if "=== " in line and line.rstrip().endswith(" ===") and payload(line, "=== ") is not None:
+            in_section = True
+        if "&&&& " in line and "trtexec_command" not in out:
+            m = _COMMAND.search(line, 0, 512)
+            if m:
+                out["trtexec_command"] = line[m.end() :].strip()
+                if "tensorrt_version" not in out:
+                    code = _BANNER_CODE.search(line, 0, m.end())
+                    if code:
+                        out["tensorrt_version"] = _version_from_code(code.group(1))
+        if not in_section or ": " not in line:
             continue
-        m = pattern.search(head)
-        if m:
-            value = m.group(1)
-            if key == "tensorrt_version" and pattern.pattern.startswith(r"\[TensorRT v"):
-                value = _version_from_code(value)
+        for key, marker, shape in _FACTS:
+            if key in out or marker not in line:
+                continue
+            body = payload(line, marker)
+            if body is None:
+                continue
+            value = body[len(marker) :].strip()
+            if not value or len(value) > MAX_VALUE_CHARS or (shape is not None and not shape.fullmatch(value)):
+                continue
             out[key] = value
+        if len(out) == len(_FACTS) + 1:
+            break
     return out

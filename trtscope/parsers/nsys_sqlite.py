@@ -13,6 +13,11 @@ is on the process too; timestamps can be negative (capture started by ``cudaProf
 ran in CUDA graphs traced at graph level (``--cuda-graph-trace=graph``) exists only in
 ``CUPTI_ACTIVITY_KIND_GRAPH_TRACE`` and is returned as graph-level rows with a warning, never dropped.
 The file is opened read-only and nothing is printed; ``progress`` receives step names for a UI.
+
+Hostile files: only real tables are queried (a view — possibly an endless recursive one — named like an nsys
+table is refused), tables larger than :data:`MAX_TABLE_ROWS` are refused, text that is not UTF-8 is decoded
+leniently, values of the wrong type in integer columns and corrupt pages become one-line input errors, and
+kernels whose end precedes their start are dropped with a warning.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trtscope.errors import InputError
+from trtscope.errors import InputError, reading
 from trtscope.model.artifacts import Artifacts, SourceFile
 from trtscope.model.intervals import nest_ranges
 from trtscope.model.tables import (
@@ -38,8 +43,12 @@ from trtscope.model.tables import (
     ensure_columns,
 )
 from trtscope.parsers.files import read_input
+from trtscope.parsers.values import valid_kernel_intervals
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Rows per table trtscope reads (a long nsys capture of a big model has a few million kernels).
+MAX_TABLE_ROWS = 50_000_000
+#: A kernel lasting longer than this (ns; about 11.6 days) is not a measurement.
 KERNEL_TABLE = "CUPTI_ACTIVITY_KIND_KERNEL"
 RUNTIME_TABLE = "CUPTI_ACTIVITY_KIND_RUNTIME"
 DRIVER_TABLE = "CUPTI_ACTIVITY_KIND_DRIVER"  # unconfirmed name; newer exports put driver calls in RUNTIME
@@ -90,36 +99,47 @@ class NsysReport:
 def looks_like_nsys_export(path: str | Path) -> bool:
     """Cheap content check for file detection: a SQLite file with nsys' StringIds and CUPTI/NVTX tables."""
     try:
-        with open(path, "rb") as fh:
-            if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                return False
+        if read_input(path, len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+            return False
         conn = _connect(Path(path))
     except (OSError, InputError):
         return False
     try:
-        return _is_nsys(_tables(conn))
-    except sqlite3.Error:
+        return _is_nsys(_schema(conn)[0])
+    except (sqlite3.Error, UnicodeError):
         return False
     finally:
         conn.close()
 
 
+def _lenient_text(raw: bytes) -> str:
+    """SQLite TEXT that is not valid UTF-8 (odd NVTX strings): decoded leniently, as names are compared later."""
+    return raw.decode("utf-8", errors="replace")
+
+
 def _connect(p: Path) -> sqlite3.Connection:
     uri = p.resolve().as_uri()
     try:
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
+        return _try_connect(f"{uri}?mode=ro")
     except sqlite3.OperationalError:
         # a read-only directory can refuse even a read-only open (journal checks); immutable never writes
         try:
-            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return conn
-        except sqlite3.Error as err:
+            return _try_connect(f"{uri}?immutable=1")
+        except (sqlite3.Error, UnicodeError) as err:
             raise InputError(p, f"cannot open the SQLite file read-only ({err})") from err
-    except sqlite3.DatabaseError as err:
+    except (sqlite3.DatabaseError, UnicodeError) as err:
         raise InputError(p, f"corrupt or unreadable SQLite file ({err})") from err
+
+
+def _try_connect(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        conn.text_factory = _lenient_text
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _open(path: str | Path) -> tuple[Path, sqlite3.Connection]:
@@ -135,9 +155,10 @@ def _open(path: str | Path) -> tuple[Path, sqlite3.Connection]:
     return p, _connect(p)
 
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
-    return {r[0] for r in rows}
+def _schema(conn: sqlite3.Connection) -> tuple[set[str], set[str]]:
+    """(real tables, views): only tables are ever queried."""
+    rows = conn.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+    return {r[0] for r in rows if r[1] == "table"}, {r[0] for r in rows if r[1] == "view"}
 
 
 def _is_nsys(tables: set[str]) -> bool:
@@ -152,7 +173,8 @@ class _Db:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        self.tables = _tables(conn)
+        self.tables, self.views = _schema(conn)
+        self._counted: dict[str, int] = {}
         self._columns: dict[str, set[str]] = {}
         self._strings: pd.Series | None = None
 
@@ -166,8 +188,9 @@ class _Db:
         """StringIds values for a column of ids (None where absent), without a Python loop over rows."""
         if self._strings is None:
             rows = self.conn.execute("SELECT id, value FROM StringIds").fetchall() if self.has("StringIds") else []
-            self._strings = pd.Series([r[1] for r in rows], index=pd.Index([r[0] for r in rows], dtype="int64"),
-                                      dtype=object)
+            rows = [r for r in rows if type(r[0]) is int]  # an id that is not an integer names nothing
+            self._strings = pd.Series(_texts([r[1] for r in rows]),
+                                      index=pd.Index([r[0] for r in rows], dtype="int64"), dtype=object)
             self._strings = self._strings[~self._strings.index.duplicated()]
         codes, valid = ids.to_numpy(dtype=np.int64, na_value=-1), ids.notna().to_numpy()
         pos = self._strings.index.get_indexer(pd.Index(codes))
@@ -180,10 +203,23 @@ class _Db:
         return pd.Series(out, index=ids.index, dtype=object)
 
     def has(self, table: str) -> bool:
-        return table in self.tables
+        """A real table of that name exists (and is not too large); a view of that name is an error."""
+        if table in self.views:
+            raise InputError(self.path, f"{table} is a view, not a table: trtscope reads only the tables nsys "
+                                        "writes (is this a genuine `nsys export --type sqlite` file?)")
+        if table not in self.tables:
+            return False
+        if self.count(table) > MAX_TABLE_ROWS:
+            raise InputError(self.path, f"{table} has {self.count(table):,} rows, more than the "
+                                        f"{MAX_TABLE_ROWS:,} trtscope reads from one table")
+        return True
 
     def count(self, table: str) -> int:
-        return int(self.conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]) if self.has(table) else 0
+        if table not in self.tables:
+            return 0
+        if table not in self._counted:
+            self._counted[table] = int(self.conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+        return self._counted[table]
 
     def col(self, table: str, alias: str, column: str, as_name: str | None = None) -> str:
         """``alias.column AS as_name``, or ``NULL AS as_name`` when this schema lacks the column."""
@@ -194,35 +230,44 @@ class _Db:
         try:
             cur = self.conn.execute(sql, tuple(params))
             rows = cur.fetchall()
-        except sqlite3.OperationalError as err:
-            if "decode" not in str(err) or self.conn.text_factory is not str:
-                raise InputError(self.path, f"cannot read the export ({err})") from err
-            # text that is not valid UTF-8 (odd NVTX strings): decode leniently, as names are compared later
-            self.conn.text_factory = lambda b: b.decode("utf-8", errors="replace")
-            return self.frame(sql, params, ints)
         except sqlite3.Error as err:
             raise InputError(self.path, f"cannot read the export ({err})") from err
         names = [d[0] for d in cur.description]
         cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         data: dict[str, Any] = {}
         for name, values in zip(names, cols, strict=True):
-            data[name] = _int_array(values) if name in ints else pd.array(list(values), dtype=object)
+            if name in ints:
+                try:
+                    data[name] = _int_array(values)
+                except (TypeError, ValueError, OverflowError) as err:
+                    raise InputError(self.path, f"column {name} holds values that are not integers ({err}); not "
+                                                "a genuine nsys export?") from err
+            else:
+                data[name] = pd.array(_texts(values), dtype=object)
         return pd.DataFrame(data, columns=names)
 
 
+def _texts(values: Sequence[Any]) -> list[Any]:
+    """A text column as str / None: a BLOB or number where nsys writes text is turned into text."""
+    if set(map(type, values)) <= {str, type(None)}:
+        return list(values)
+    return [v if v is None or type(v) is str else _lenient_text(v) if isinstance(v, bytes) else str(v)
+            for v in values]
+
+
 def _int_array(values: Sequence[Any]) -> Any:
-    """int64 when no value is NULL, else a nullable Int64 array; exact either way."""
-    try:
+    """int64 when no value is NULL, else a nullable Int64 array; exact either way. Anything but integers and
+    NULL (text, REAL, BLOB in an INTEGER column) is a TypeError: never truncated or parsed into a number."""
+    kinds = set(map(type, values))
+    if kinds <= {int}:
         return np.array(values, dtype=np.int64)
-    except (TypeError, ValueError, OverflowError):
-        pass
+    if not kinds <= {int, type(None)}:
+        bad = sorted(k.__name__ for k in kinds - {int, type(None)})
+        raise TypeError(f"{', '.join(bad)} values")
     obj = np.array(values, dtype=object)
     missing = np.asarray(pd.isna(obj), dtype=bool)
     obj[missing] = 0
-    try:
-        return pd.arrays.IntegerArray(obj.astype(np.int64), missing)
-    except (TypeError, ValueError, OverflowError):
-        return pd.array(list(values), dtype="Int64")  # e.g. REAL values in an INTEGER column
+    return pd.arrays.IntegerArray(obj.astype(np.int64), missing)
 
 
 def _split_global_tid(gtid: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -246,8 +291,8 @@ def _metadata(db: _Db) -> dict[str, Any]:
         order = "id" if "id" in db.columns("TARGET_INFO_GPU") else "rowid"
         id_col = "id" if "id" in db.columns("TARGET_INFO_GPU") else "NULL"
         rows = db.conn.execute(f"SELECT {id_col}, name FROM TARGET_INFO_GPU ORDER BY {order}").fetchall()
-        meta["gpus"] = [str(name) for _, name in rows if name is not None]
-        meta["gpu_by_device"] = {int(i): str(name) for i, name in rows if i is not None and name is not None}
+        meta["gpus"] = [str(name) for _, name in rows if isinstance(name, str)]
+        meta["gpu_by_device"] = {i: name for i, name in rows if isinstance(i, int) and isinstance(name, str)}
     if db.has("META_DATA_CAPTURE") and {"name", "value"} <= db.columns("META_DATA_CAPTURE"):
         # only the command line and trace options: this table also holds the target's environment variables
         rows = db.conn.execute(
@@ -315,7 +360,7 @@ def _api_calls(db: _Db) -> pd.DataFrame:
     # a few hundred distinct API names: classify those, not every row
     kinds = {n: "driver" if n.startswith("cu") and not n.startswith("cuda") else "runtime"
              for n in pd.unique(df["name"].dropna())}
-    df["kind"] = df["name"].map(kinds).fillna("runtime")
+    df["kind"] = df["name"].map(kinds).astype(object).fillna("runtime")
     return ensure_columns(df, API_CALL_COLUMNS)[list(API_CALL_COLUMNS)]
 
 
@@ -483,10 +528,15 @@ def read_report(path: str | Path, *, progress: Callable[[str], None] | None = No
     step = progress or (lambda _msg: None)
     p, conn = _open(path)
     try:
-        db = _Db(conn, p)
-        if not _is_nsys(db.tables):
-            raise InputError(p, "a SQLite file, but not an Nsight Systems export (no StringIds and CUPTI/NVTX tables)")
-        return _read(db, step)
+        with reading(p, "the nsys export"):
+            try:
+                db = _Db(conn, p)
+                if not _is_nsys(db.tables):
+                    raise InputError(p, "a SQLite file, but not an Nsight Systems export (no StringIds and "
+                                        "CUPTI/NVTX tables)")
+                return _read(db, step)
+            except (sqlite3.DatabaseError, UnicodeError) as err:  # a damaged page met by any query
+                raise InputError(p, f"corrupt or unreadable SQLite file ({err})") from err
     finally:
         conn.close()
 
@@ -524,6 +574,7 @@ def _read(db: _Db, step: Callable[[str], None]) -> NsysReport:
         )
     parts = [df for df in (kernels, graph_rows) if not df.empty]
     allk = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    allk = valid_kernel_intervals(allk, p, warnings)
     allk = _join_launches(allk, api, warnings)
 
     step("reading NVTX ranges")
@@ -558,6 +609,8 @@ def _read(db: _Db, step: Callable[[str], None]) -> NsysReport:
         t: db.count(t) for t in (KERNEL_TABLE, RUNTIME_TABLE, NVTX_TABLE, GRAPH_TRACE_TABLE) if db.has(t)
     }
     return NsysReport(str(p), allk, ranges, api, nodes, meta, warnings)
+
+
 
 
 def _join_launches(kernels: pd.DataFrame, api: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trtscope.errors import reading
 from trtscope.model.artifacts import OnnxGraph
 from trtscope.model.tables import ONNX_NODE_COLUMNS
 from trtscope.parsers.onnx_wire import (
@@ -27,7 +28,9 @@ def read_onnx_graph(path: str | Path, *, edges: bool = True) -> OnnxGraph:
     ``edges=False`` leaves the tensor names out and reads them again from the file if ``.edges`` is used.
     """
     p = Path(path)
-    return _to_graph(parse_path(p, edges), p, edges)
+    r = parse_path(p, edges)
+    with reading(p, "the ONNX model"):
+        return _to_graph(r, p, edges)
 
 
 def _read_edges(p: Path) -> pd.DataFrame:
@@ -73,6 +76,7 @@ def _to_graph(r: Parsed, p: Path, edges: bool = True) -> OnnxGraph:
     if unnamed.any():
         nodes.loc[unnamed, "name"] = [f"<unnamed {op} #{i}>" for i, op in zip(
             nodes.index[unnamed], nodes.loc[unnamed, "op_type"], strict=True)]
+    warnings = _unique_names(nodes, p)
     inits = frozenset(r.initializers)
     return OnnxGraph(
         nodes=nodes,
@@ -84,7 +88,28 @@ def _to_graph(r: Parsed, p: Path, edges: bool = True) -> OnnxGraph:
         source=str(p),
         producer=r.producer,
         opset=r.opset,
+        warnings=warnings,
     )
+
+
+def _unique_names(nodes: pd.DataFrame, p: Path) -> list[str]:
+    """Node names are identities in every table, but ONNX does not enforce uniqueness (exporters and graph
+    surgery leave duplicates): the second and later nodes of a name become ``name (duplicate k)``, with a
+    warning. Engine layers naming such a node map to its first occurrence."""
+    names = nodes["name"]
+    dup = names.duplicated(keep="first")
+    if not dup.any():
+        return []
+    first = names[dup].drop_duplicates()
+    k = names.groupby(names, sort=False).cumcount() + 1
+    new = names.where(~dup, names + " (duplicate " + k.astype(str) + ")")
+    while new.duplicated().any():  # a renamed node that collides with a real name: number further
+        again = new.duplicated(keep="first")
+        new = new.where(~again, new + "'")
+    nodes["name"] = new
+    shown = ", ".join(repr(str(n)[:80]) for n in first.head(3)) + (" …" if len(first) > 3 else "")
+    return [f"{p}: {int(dup.sum())} ONNX nodes repeat the name of an earlier node ({shown}); they are listed as "
+            "'<name> (duplicate k)' and layers naming them are mapped to the first"]
 
 
 
@@ -102,4 +127,6 @@ class PendingGraph:
         return self._worker.in_worker
 
     def result(self) -> OnnxGraph:
-        return _to_graph(self._worker.result(), self.path, edges=self._worker.edges)
+        r = self._worker.result()
+        with reading(self.path, "the ONNX model"):
+            return _to_graph(r, self.path, edges=self._worker.edges)

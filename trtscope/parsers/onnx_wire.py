@@ -26,10 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trtscope.errors import InputError
-from trtscope.parsers.files import open_input
+from trtscope.errors import InputError, reading
+from trtscope.parsers.files import open_input, read_input
 
 _CONTROL_FLOW = frozenset({"If", "Loop", "Scan", "SequenceMap"})
+#: Protobuf cannot serialise a message over 2 GiB: a larger file is not an ONNX model (weights beyond that live
+#: in external data files, which are never read).
+MAX_ONNX_BYTES = 2 * 1024**3
+#: Control-flow bodies nested deeper than this are refused (real models nest a handful of levels).
+MAX_SUBGRAPH_DEPTH = 64
 
 
 class _WireError(Exception):
@@ -104,7 +109,9 @@ class _Reader:
         self.parents: list[str] = []
         self.initializers: set[str] = set()
 
-    def graph(self, pos: int, end: int, parent: str) -> tuple[list[str], list[str]]:
+    def graph(self, pos: int, end: int, parent: str, depth: int = 0) -> tuple[list[str], list[str]]:
+        if depth > MAX_SUBGRAPH_DEPTH:
+            raise _WireError(f"control-flow subgraphs nested more than {MAX_SUBGRAPH_DEPTH} deep")
         buf = self.buf
         g_inputs: list[str] = []
         g_outputs: list[str] = []
@@ -148,12 +155,12 @@ class _Reader:
             saved, self.buf = self.buf, chunk
             try:
                 for a, b in node_spans:
-                    self.node(a - shift, b - shift, parent)
+                    self.node(a - shift, b - shift, parent, depth)
             finally:
                 self.buf = saved
         return g_inputs, g_outputs
 
-    def node(self, pos: int, end: int, parent: str) -> None:
+    def node(self, pos: int, end: int, parent: str, depth: int = 0) -> None:
         try:
             name, op, domain, ins, outs, attrs = self._fields(pos, end, bytes.decode)
         except UnicodeDecodeError:  # rare: names that are not valid UTF-8
@@ -168,7 +175,7 @@ class _Reader:
         self.parents.append(parent)
         if attrs and op in _CONTROL_FLOW:
             for a_start, a_end in attrs:
-                self.subgraphs(a_start, a_end, name or op)
+                self.subgraphs(a_start, a_end, name or op, depth)
 
     def _fields(
         self, pos: int, end: int, dec: Any
@@ -212,7 +219,7 @@ class _Reader:
             raise _WireError("node message overruns its length")
         return name, op, domain, ins, outs, attrs
 
-    def subgraphs(self, pos: int, end: int, parent: str) -> None:
+    def subgraphs(self, pos: int, end: int, parent: str, depth: int) -> None:
         """Nodes of If/Loop/Scan bodies (AttributeProto.g = 6, .graphs = 11) are nodes TensorRT can name."""
         buf = self.buf
         while pos < end:
@@ -220,7 +227,7 @@ class _Reader:
             wt = key & 7
             if wt == 2 and (key >> 3) in (6, 11):
                 n, pos = _varint(buf, pos)
-                self.graph(pos, pos + n, parent)
+                self.graph(pos, pos + n, parent, depth + 1)
                 pos += n
             else:
                 pos = _skip(buf, pos, wt)
@@ -252,18 +259,25 @@ class Parsed:
 
 
 def _open_map(p: Path) -> tuple[Any, Any, int]:
-    fh = open_input(p, "an ONNX model file")  # the caller closes it after the map
-    size = os.fstat(fh.fileno()).st_size
-    if size == 0:
+    fh = open_input(p, "an ONNX model file", max_bytes=MAX_ONNX_BYTES)  # the caller closes it after the map
+    try:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            raise InputError(p, "empty file, not an ONNX model")
+        return fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), size
+    except OSError as err:
         fh.close()
-        raise InputError(p, "empty file, not an ONNX model")
-    return fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), size
+        raise InputError(p, f"cannot map the file into memory ({err.strerror or err})") from err
+    except BaseException:
+        fh.close()
+        raise
 
 
 def parse_path(p: Path, edges: bool = True) -> Parsed:
     fh, buf, size = _open_map(p)
     try:
-        return _parse_model(buf, size, p, edges)
+        with reading(p, "the ONNX model"):
+            return _parse_model(buf, size, p, edges)
     finally:
         buf.close()
         fh.close()
@@ -467,9 +481,8 @@ def onnx_files_in(directory: str | Path) -> tuple[list[Path], list[Path]]:
     others: list[Path] = []
     for p in entries:
         try:
-            with open(p, "rb") as fh:
-                head = fh.read(16)
-        except OSError:
-            head = b""
+            head = read_input(p, 16)
+        except InputError:
+            head = b""  # the file's own reader says why
         (onnx_files if looks_like_onnx(head) or p.suffix.lower() == ".onnx" else others).append(p)
     return onnx_files, others

@@ -3,13 +3,16 @@
 JSON: ``[{"count": N}, {"name", "timeMs", "averageMs", "medianMs", "percentage"}, ...]``; older trtexec has
 no ``medianMs``. trtexec writes names without JSON escaping, so a quote or backslash in a layer name makes the
 file invalid JSON: we then fall back to reading it record by record (each record is on its own line).
+
+Values are checked (see :mod:`trtscope.parsers.values`): a time that is negative, not finite or absurd is
+dropped from its record with a warning naming the file and the records; a JSON profile whose ``count`` is
+not a positive integer is refused.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,31 +21,34 @@ import pandas as pd
 
 from trtscope.errors import InputError
 from trtscope.model.artifacts import LayerProfile
-from trtscope.model.tables import PROFILE_COLUMNS, frame
-from trtscope.parsers.layer_info_text import log_lines, strip_log_prefix
-
-_NUM = r"(?:[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|nan|inf|-nan|-inf))"
-_RECORD = re.compile(
-    r'\{\s*"name"\s*:\s*"(?P<name>.*)"\s*,\s*"timeMs"\s*:\s*(?P<time>' + _NUM + r')\s*,\s*"averageMs"\s*:\s*'
-    r"(?P<avg>" + _NUM + r')\s*(?:,\s*"medianMs"\s*:\s*(?P<median>' + _NUM + r"))?\s*,\s*\"percentage\"\s*:\s*"
-    r"(?P<pct>" + _NUM + r")\s*\}"
+from trtscope.model.tables import PROFILE_COLUMNS
+from trtscope.parsers.layer_entries import MAX_LAYERS, MAX_NAME_CHARS
+from trtscope.parsers.logtext import (
+    MAX_LINE_CHARS,
+    MAX_PREFIX_CHARS,
+    PREFIX_ENDS,
+    log_lines,
+    prefix_shape,
+    strip_shape,
 )
-_COUNT = re.compile(r'\{\s*"count"\s*:\s*(?P<count>\d+)\s*\}')
-_TABLE_HEADER = re.compile(r"=== Profile \((?P<iters>\d+) iterations? ?\) ===")
-_TABLE_ROW = re.compile(
-    r"^\s*(?P<time>[-+0-9.eE]+)\s+(?P<avg>[-+0-9.eE]+)\s+(?:(?P<median>[-+0-9.eE]+)\s+)?"
-    r"(?P<pct>[-+0-9.eE]+)\s+(?P<name>\S.*)$"
+from trtscope.parsers.values import checked, listing, numbers, positive_count
+
+# Numbers as C++ streams print them ("nan", "-nan", "inf" included): no nested quantifiers, so linear.
+_NUM = r"(?:[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)(?:\(\w*\))?)"
+_RECORD_TAIL = re.compile(
+    r'"timeMs"\s*:\s*(?P<time>' + _NUM + r')\s*,\s*"averageMs"\s*:\s*(?P<avg>' + _NUM + r')\s*'
+    r'(?:,\s*"medianMs"\s*:\s*(?P<median>' + _NUM + r')\s*)?,\s*"percentage"\s*:\s*(?P<pct>' + _NUM + r")\s*\}",
+    re.I,
 )
-
-
-def _num(x: Any) -> float | None:
-    if x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
+_RECORD_HEAD = re.compile(r'\{\s*"name"\s*:\s*"')
+_COUNT = re.compile(r'\{\s*"count"\s*:\s*(?P<count>\d{1,20})\s*\}')
+_TABLE_HEADER = re.compile(r"=== Profile \((?P<iters>\d{1,20}) iterations? ?\) ===")
+_ROW = re.compile(
+    r"[ \t]{0,80}(?P<time>" + _NUM + r")\s+(?P<avg>" + _NUM + r")\s+(?:(?P<median>" + _NUM + r")\s+)?"
+    r"(?P<pct>" + _NUM + r")\s+(?P<name>\S.*)$",
+    re.I,
+)
+_TIME_COLUMNS = ("total_ms", "mean_ms", "median_ms")
 
 
 def looks_like_profile(doc: Any) -> bool:
@@ -55,13 +61,40 @@ def looks_like_profile(doc: Any) -> bool:
     return all("name" in r and ("averageMs" in r or "timeMs" in r) for r in records)
 
 
-def _with_occurrence(rows: Sequence[Sequence[object]]) -> pd.DataFrame:
-    df = frame(rows, [c for c in PROFILE_COLUMNS if c != "occurrence"])
-    df.insert(1, "occurrence", df.groupby("name", sort=False).cumcount() if len(df) else [])
-    return df
+def _profile(
+    names: list[str],
+    count: int | None,
+    columns: Mapping[str, Sequence[object] | np.ndarray],
+    source: str | Path,
+    warnings: list[str] | None,
+) -> LayerProfile:
+    """The checked PROFILE_COLUMNS table: bad times become NaN (warned), shares outside 0-100 % are dropped."""
+    if len(names) > MAX_LAYERS:
+        raise InputError(source, f"{len(names):,} profile records, more than the {MAX_LAYERS:,} trtscope accepts")
+    long = next((i for i, n in enumerate(names) if len(n) > MAX_NAME_CHARS), None)
+    if long is not None:
+        raise InputError(source, f"profile record {long} has a name of {len(names[long]):,} characters, more than "
+                                 f"the {MAX_NAME_CHARS:,} trtscope accepts")
+    cols: dict[str, np.ndarray] = {}
+    bad_time = np.zeros(len(names), dtype=bool)
+    for c in _TIME_COLUMNS:
+        cols[c], bad = checked(columns[c])
+        bad_time |= bad
+    cols["percentage"], bad_pct = checked(columns["percentage"], hi=100.0 + 1e-6)
+    if count is not None:  # a record without an average: its total over the profiled iterations
+        fill = np.isnan(cols["mean_ms"]) & ~bad_time
+        cols["mean_ms"][fill] = cols["total_ms"][fill] / count
+    if warnings is not None and bad_time.any():
+        warnings.append(f"{source}: {listing(names, bad_time)} with negative, non-finite or absurd times; "
+                        "those times are left out")
+    if warnings is not None and bad_pct.any():
+        warnings.append(f"{source}: {listing(names, bad_pct)} with a percentage outside 0-100; left out")
+    times = pd.DataFrame({"name": pd.Series(names, dtype=object), "count": count, **cols})
+    times.insert(1, "occurrence", times.groupby("name", sort=False).cumcount() if len(times) else [])
+    return LayerProfile(times=times[list(PROFILE_COLUMNS)], count=count, source=str(source))
 
 
-def profile_from_json(doc: Any, source: str | Path) -> LayerProfile:
+def profile_from_json(doc: Any, source: str | Path, warnings: list[str] | None = None) -> LayerProfile:
     """Vectorised: exports of large engines hold tens of thousands of records."""
     if not isinstance(doc, list):
         raise InputError(source, "not a trtexec profile (expected a JSON list of layer records)")
@@ -72,74 +105,145 @@ def profile_from_json(doc: Any, source: str | Path) -> LayerProfile:
     for rec in doc[:3]:
         if "name" not in rec and "count" in rec:
             try:
-                count = int(rec["count"])
-            except (TypeError, ValueError) as err:
-                raise InputError(source, f"invalid count {rec['count']!r}") from err
+                count = positive_count(rec["count"])
+            except ValueError as err:
+                raise InputError(source, f"invalid iteration count: {err}") from err
     records = [rec for rec in doc if "name" in rec]
     if not records:
         raise InputError(source, "profile has no layer records")
-    raw = pd.DataFrame.from_records(records)
+    bad_name = next((i for i, rec in enumerate(records) if not isinstance(rec["name"], (str, int, float))), None)
+    if bad_name is not None:
+        raise InputError(source, f"profile record {bad_name} has a \"name\" that is not a string")
+    names = [str(rec["name"]) for rec in records]
 
-    def num(col: str) -> pd.Series:
-        if col not in raw.columns:
-            return pd.Series(np.nan, index=raw.index)
-        return pd.to_numeric(raw[col], errors="coerce").astype("float64")
+    def col(key: str) -> np.ndarray:
+        return numbers([rec.get(key) for rec in records])
 
-    total, mean = num("timeMs"), num("averageMs")
-    if count:
-        mean = mean.fillna(total / count)
-    times = pd.DataFrame({
-        "name": pd.Series([str(n) for n in raw["name"].tolist()], dtype=object),
-        "count": count,
-        "total_ms": total,
-        "mean_ms": mean,
-        "median_ms": num("medianMs"),
-        "percentage": num("percentage"),
-    })
-    times.insert(1, "occurrence", times.groupby("name", sort=False).cumcount())
-    return LayerProfile(times=times[list(PROFILE_COLUMNS)], count=count, source=str(source))
+    columns = {"total_ms": col("timeMs"), "mean_ms": col("averageMs"), "median_ms": col("medianMs"),
+               "percentage": col("percentage")}
+    return _profile(names, count, columns, source, warnings)
 
 
-def profile_from_broken_json(text: str, source: str | Path) -> LayerProfile | None:
+def _record(line: str) -> tuple[str, tuple[str | None, ...]] | None:
+    """One ``{ "name" : "...", "timeMs" : ..., ... }`` record of a profile that is not valid JSON: the name is
+    whatever lies between the head and the last ``"timeMs"`` (names are written unescaped)."""
+    text = line.strip().lstrip(",[").strip()
+    head = _RECORD_HEAD.match(text)
+    if head is None:
+        return None
+    at = text.rfind('"timeMs"')
+    if at < head.end():
+        return None
+    tail = _RECORD_TAIL.match(text, at)
+    if tail is None or text[tail.end() :].strip(" \t,]"):
+        return None
+    name = text[head.end() : at].rstrip()
+    if not name.endswith(","):
+        return None
+    name = name[:-1].rstrip()
+    if not name.endswith('"'):
+        return None
+    return name[:-1], (tail.group("time"), tail.group("avg"), tail.group("median"), tail.group("pct"))
+
+
+def profile_from_broken_json(
+    text: str, source: str | Path, warnings: list[str] | None = None
+) -> LayerProfile | None:
     """Record-by-record reading of a profile that is not valid JSON (unescaped names); None if not one."""
     count_m = _COUNT.search(text[:200])
-    count = int(count_m.group("count")) if count_m else None
-    rows = []
+    count = None
+    if count_m:
+        try:
+            count = positive_count(int(count_m.group("count")))
+        except ValueError as err:
+            raise InputError(source, f"invalid iteration count: {err}") from err
+    names: list[str] = []
+    values: list[tuple[str | None, ...]] = []
     for line in log_lines(text):
-        m = _RECORD.search(line)
-        if m:
-            rows.append(
-                (m.group("name"), count, _num(m.group("time")), _num(m.group("avg")),
-                 _num(m.group("median")), _num(m.group("pct")))
-            )
-    if not rows:
+        if len(line) > MAX_LINE_CHARS:
+            continue
+        rec = _record(line)
+        if rec is not None:
+            names.append(rec[0])
+            values.append(rec[1])
+    if not names:
         return None
-    return LayerProfile(times=_with_occurrence(rows), count=count, source=str(source))
+    return _profile(names, count, _columns(values), source, warnings)
 
 
-def profile_from_log(text: str, source: str | Path) -> LayerProfile | None:
-    """The last ``=== Profile (N iterations ) ===`` table in a trtexec log, or None."""
+def _columns(values: list[tuple[str | None, ...]]) -> dict[str, Sequence[object] | np.ndarray]:
+    """(time, avg, median, pct) texts -> checked-number columns."""
+    keys = ("total_ms", "mean_ms", "median_ms", "percentage")
+    return {k: numbers([v[i] for v in values]) for i, k in enumerate(keys)}
+
+
+def _row_candidates(line: str, shape: tuple[str, ...]) -> Iterator[str]:
+    """Where a table row's payload may start: after the table header's prefix shape, else the whole line,
+    else after any prefix-ending character within the prefix window (tried in that order)."""
+    stripped = strip_shape(line, shape) if any(shape) else None
+    if stripped is not None:
+        yield stripped
+    yield line
+    for i in range(1, min(len(line), MAX_PREFIX_CHARS)):
+        if line[i - 1] in PREFIX_ENDS and not line[i].isspace():
+            yield line[i:]
+
+
+def _row(line: str, shape: tuple[str, ...], median: bool | None) -> tuple[str, tuple[str | None, ...]] | None:
+    if len(line) > MAX_LINE_CHARS:
+        return None
+    for body in _row_candidates(line, shape):
+        m = _ROW.match(body)
+        if m is None:
+            continue
+        if median is not None and (m.group("median") is not None) != median:
+            continue
+        return m.group("name").rstrip(), (m.group("time"), m.group("avg"), m.group("median"), m.group("pct"))
+    return None
+
+
+def profile_from_log(text: str, source: str | Path, warnings: list[str] | None = None) -> LayerProfile | None:
+    """The last ``=== Profile (N iterations ) ===`` table in a log, whatever prefix its lines carry; None if
+    there is none. Tables of several runs: the last one is used (with a warning)."""
     lines = log_lines(text)
-    start = None
-    iters = None
+    headers = []
     for i, raw in enumerate(lines):
-        m = _TABLE_HEADER.search(raw)
-        if m:
-            start, iters = i, int(m.group("iters"))
-    if start is None:
+        if "=== Profile (" in raw and len(raw) <= MAX_LINE_CHARS:
+            m = _TABLE_HEADER.search(raw)
+            if m:
+                headers.append((i, m))
+    if not headers:
         return None
-    rows = []
-    for raw in lines[start + 2 :]:  # skip the column header line
-        line = strip_log_prefix(raw)
-        m = _TABLE_ROW.match(line)
-        if not m:
+    start, header = headers[-1]
+    if len(headers) > 1 and warnings is not None:
+        warnings.append(f"{source}: {len(headers)} profile tables in this log; using the last one")
+    count: int | None = None
+    try:
+        count = positive_count(int(header.group("iters")))
+    except ValueError as err:
+        if warnings is not None:
+            warnings.append(f"{source}: the profile table's iteration count is unusable ({err})")
+    shape = prefix_shape(lines[start][: header.start()])
+    i = start + 1
+    median: bool | None = None
+    if i < len(lines) and "Time(ms)" in lines[i] and len(lines[i]) <= MAX_LINE_CHARS:  # the column header
+        median = "Median" in lines[i]
+        i += 1
+    names: list[str] = []
+    values: list[tuple[str | None, ...]] = []
+    total = False
+    for raw in lines[i:]:
+        row = _row(raw, shape, median)
+        if row is None:
             break
-        name = m.group("name").rstrip()
-        if name == "Total":
+        if row[0] == "Total":
+            total = True
             break
-        rows.append(
-            (name, iters, _num(m.group("time")), _num(m.group("avg")), _num(m.group("median")), _num(m.group("pct")))
-        )
-    if not rows:
+        names.append(row[0])
+        values.append(row[1])
+    if not names:
         return None
-    return LayerProfile(times=_with_occurrence(rows), count=iters, source=str(source))
+    if not total and warnings is not None:
+        warnings.append(f"{source}: the profile table ends after {len(names)} rows without its Total row "
+                        "(a truncated log, or a line trtscope cannot read as a row); using those rows")
+    return _profile(names, count, _columns(values), source, warnings)
