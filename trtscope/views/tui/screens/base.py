@@ -23,6 +23,7 @@ from trtscope.views.tui.host import Host
 from trtscope.views.tui.messages import Jump
 from trtscope.views.tui.screens.sort import SortChoice, SortPicker
 from trtscope.views.tui.widgets import FrameTable, NavBar
+from trtscope.views.tui.widgets.nav import SCREENS, Screens
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class BaseScreen(Screen[None]):
     ]
     #: the navigation entry this screen highlights
     MODE: ClassVar[str] = ""
+    #: the app's top-level screens, as the navigation bar lists them
+    NAV: ClassVar[Screens] = SCREENS
 
     @property
     def host(self) -> Host:
@@ -85,7 +88,7 @@ class BaseScreen(Screen[None]):
         return ""
 
     def compose(self) -> ComposeResult:
-        yield NavBar(self.nav_mode(), self.host.available_modes, self.crumb())
+        yield NavBar(self.nav_mode(), self.host.available_modes, self.crumb(), self.NAV)
         yield from self.body()
         yield RowLine(id="row-line", markup=False)
         yield Footer()
