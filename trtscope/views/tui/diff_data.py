@@ -163,8 +163,13 @@ def _layer(an: Any, index: Any) -> pd.Series | None:
 
 def _fused_with(v: Any) -> str:
     if isinstance(v, (list, tuple, np.ndarray)):
-        return ", ".join(printable(x) for x in v) if len(v) else "nothing (alone in its layer, or not running)"
+        return ", ".join(printable(x) for x in v) if len(v) else "no other compute node"
     return MISSING
+
+
+#: the rows of the pair detail, in order
+PAIR_ROWS = ("ONNX node", "status", "fused with", "derived ms", "layer", "layer kind", "precision", "tactic",
+             "layer mean ms", "in layers (ms)")
 
 
 def pair_rows(d: Diff, row: pd.Series) -> list[tuple[str, str, str]]:
@@ -173,6 +178,9 @@ def pair_rows(d: Diff, row: pd.Series) -> list[tuple[str, str, str]]:
     sides = []
     for an, s in ((d.a, "_a"), (d.b, "_b")):
         lay = _layer(an, row[f"layer_index{s}"])
+        if is_missing(row[f"node{s}"]):  # the node is on the other side only: nothing to show here
+            sides.append(dict.fromkeys(PAIR_ROWS, MISSING))
+            continue
         sides.append({
             "ONNX node": _text(row[f"node{s}"]),
             "status": STATUS_LABELS.get(row[f"status{s}"], _text(row[f"status{s}"])),
@@ -185,7 +193,7 @@ def pair_rows(d: Diff, row: pd.Series) -> list[tuple[str, str, str]]:
             "layer mean ms": MISSING if lay is None else ms(lay["mean_ms"]),
             "in layers (ms)": ms(row[f"layer_ms{s}"]),
         })
-    return [(what, va, sides[1][what]) for what, va in sides[0].items()]
+    return [(what, sides[0][what], sides[1][what]) for what in PAIR_ROWS]
 
 
 def _tactic(layer: pd.Series) -> str:

@@ -1,5 +1,5 @@
-"""The diff view's Overview: the headline figures side by side (figure | A | B | change, the rows the console
-view shows: ``views/diff_headline.py``), the gate's verdict when ``--fail-on`` conditions were given, the
+"""The diff view's Overview: the gate's verdict when ``--fail-on`` conditions were given, the headline figures
+side by side (figure | A | B | change, the rows the console view shows: ``views/diff_headline.py``), the
 library's notes, then the ranked change list (regressions first, marked ``✗`` / ``⚠``, then by |Δ ms|). Enter
 on a change shows its node in Nodes, or its group in Inserted."""
 
@@ -59,7 +59,6 @@ class DiffOverviewScreen(DiffScreen):
             inputs.append("A is the baseline, B the candidate: every change is B − A; a/b opens a side",
                           style="dim")
             yield Static(inputs, id="diff-inputs")
-            yield Static(self.headline(), id="diff-headline")
             gate = diff_data.gate_lines(host.conditions, host.violations, host.gate_error)
             if gate:
                 text = Text()
@@ -67,6 +66,7 @@ class DiffOverviewScreen(DiffScreen):
                     text.append(line + "\n", style=_GATE[emph])
                 text.rstrip()
                 yield Static(text, id="diff-gate")
+            yield Static(self.headline(), id="diff-headline")
             if d.summary.no_change:
                 yield Static("No change: the same nodes, fused the same way, in the same precision, with the same "
                              "layers" + (" (only times differ)." if len(d.changes) else "."), id="diff-nochange",
