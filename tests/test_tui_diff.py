@@ -17,7 +17,7 @@ import pytest
 import trtscope
 from tests.conftest import own_fixture, shared_fixture
 from tests.test_diff_rtx import _company, _raw_layers
-from tests.test_tui_kit import raw_column, run_app, search, settle, shown
+from tests.test_tui_kit import raw_column, run_app, search, settle, shown, until
 from trtscope.analysis.diff.gate import parse_fail_on
 from trtscope.cli.diff import default_labels
 from trtscope.cli.main import main
@@ -37,16 +37,8 @@ def _diff_json(capsys: pytest.CaptureFixture[str], a: Path, b: Path, *more: str)
     return rc, json.loads(capsys.readouterr().out)
 
 
-async def _until(pilot: Any, done: Any, tries: int = 400) -> None:
-    for _ in range(tries):
-        if done():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the diff view did not get there")
-
-
 async def _ready(pilot: Any) -> None:
-    await _until(pilot, lambda: pilot.app.ready and pilot.app.current_mode == "overview")
+    await until(pilot, lambda: pilot.app.ready and pilot.app.current_mode == "overview", "the diff view")
     await settle(pilot, 3)
 
 
@@ -294,7 +286,7 @@ def test_loading_state_side_trip_and_errors(monkeypatch: pytest.MonkeyPatch) -> 
     def until_closed(app: Any) -> Any:
         async def main() -> None:
             async with app.run_test() as pilot:
-                await _until(pilot, lambda: not app.is_running or app.error is not None)
+                await until(pilot, lambda: not app.is_running or app.error is not None)
         asyncio.run(main())
         return app.return_value
 

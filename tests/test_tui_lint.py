@@ -12,7 +12,7 @@ import pytest
 
 import trtscope
 from tests.conftest import shared_fixture
-from tests.test_tui_kit import run_app, settle, shown
+from tests.test_tui_kit import run_app, settle, shown, until
 from trtscope.cli.main import main
 from trtscope.views.tui.app import TrtscopeApp
 from trtscope.views.tui.widgets import FrameTable
@@ -20,12 +20,8 @@ from trtscope.views.tui.widgets import FrameTable
 pytestmark = pytest.mark.shared
 
 
-async def _until(pilot: Any, done: Any, tries: int = 200) -> None:
-    for _ in range(tries):
-        if done():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the lint worker did not finish")
+async def _until(pilot: Any, done: Any) -> None:
+    await until(pilot, done, "the lint worker")
 
 
 def test_lint_screen_and_layer_detail_show_the_cli_findings(capsys: pytest.CaptureFixture[str]) -> None:

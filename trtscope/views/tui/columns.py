@@ -9,6 +9,8 @@ findings), add its column to :data:`LAYER_COLUMNS` and the value to ``data.layer
 
 from __future__ import annotations
 
+from typing import Any
+
 from trtscope.presentation.formatting import ms
 from trtscope.presentation.labels import DERIVED_MS
 from trtscope.views.tui import data
@@ -30,7 +32,7 @@ from trtscope.views.tui.cells import (
     us_cell,
 )
 from trtscope.views.tui.data import UNFUSED
-from trtscope.views.tui.widgets.frame_table import Column
+from trtscope.views.tui.widgets.frame_table import Column, Formatter
 
 
 def _rank(key: str = "index") -> Column:
@@ -214,6 +216,11 @@ LINT_COLUMNS = [
 
 
 # --- the diff view (trtscope tui A B): B - A, the A column before the B column ----------------------------------
+def _sides(key: str, label: str, fmt: Formatter, **kw: Any) -> list[Column]:
+    """A figure of both sides: ``<key>_a`` then ``<key>_b``, labelled ``<label> A`` / ``<label> B``."""
+    return [Column(f"{key}_{s}", f"{label} {s.upper()}".strip(), fmt=fmt, right=True, **kw) for s in ("a", "b")]
+
+
 def _pair(label: str = "node (A → B)") -> Column:
     """A node or group on both sides: ``a → b`` when the names differ; exports write both names apart."""
     return Column("pair", label, flex=True, min_width=16, max_width=90, frozen=True, shorten="name",
@@ -228,8 +235,7 @@ DIFF_CHANGE_COLUMNS = [
     Column("a", "A", max_width=12, core=True),
     Column("b", "B", max_width=12, core=True),
     Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True, core=True),
-    Column("ms_a", "ms A", fmt=ms_cell, right=True),
-    Column("ms_b", "ms B", fmt=ms_cell, right=True),
+    *_sides("ms", "ms", ms_cell),
 ]
 #: the change list exported as data (both names apart, raw values)
 DIFF_CHANGE_EXPORT = ["rank", "kind", "subject", "subject_b", "op_type", "a", "b", "ms_a", "ms_b", "delta_ms"]
@@ -240,8 +246,7 @@ DIFF_NODE_COLUMNS = [
     Column("change_label", "change", max_width=20, core=True, sort_key="change"),
     Column("status_text", "status A → B", max_width=22, core=True),
     Column("prec_text", "precision A → B", max_width=16),
-    Column("ms_a", "ms A", fmt=ms_cell, right=True),
-    Column("ms_b", "ms B", fmt=ms_cell, right=True),
+    *_sides("ms", "ms", ms_cell),
     Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True),
     Column("match_label", "match", max_width=11),
     Column("basis", "basis", max_width=16),
@@ -255,20 +260,14 @@ DIFF_NODE_EXPORT = ["node_a", "node_b", "op_type", "node_class", "presence", "ma
 DIFF_OP_COLUMNS = [
     Column("label", "op type", flex=True, min_width=12, max_width=40, sort_key="label", frozen=True,
            hide_empty=False),
-    Column("ms_a", "ms A", fmt=ms_cell, right=True, core=True),
-    Column("ms_b", "ms B", fmt=ms_cell, right=True, core=True),
+    *_sides("ms", "ms", ms_cell, core=True),
     Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True, core=True),
     Column("delta_share", "Δ share", fmt=points_cell, right=True, core=True),
-    Column("nodes_a", "nodes A", fmt=int_cell, right=True),
-    Column("nodes_b", "nodes B", fmt=int_cell, right=True),
-    Column("share_a", "share A", fmt=share_cell, right=True),
-    Column("share_b", "share B", fmt=share_cell, right=True),
-    Column("unfused_a", f"{UNFUSED} A", fmt=count_cell, right=True),
-    Column("unfused_b", f"{UNFUSED} B", fmt=count_cell, right=True),
-    Column("coverage_a", "coverage A", fmt=pct_cell, right=True),
-    Column("coverage_b", "coverage B", fmt=pct_cell, right=True),
-    Column("layers_a", "layers A", fmt=int_cell, right=True),
-    Column("layers_b", "layers B", fmt=int_cell, right=True),
+    *_sides("nodes", "nodes", int_cell),
+    *_sides("share", "share", share_cell),
+    *_sides("unfused", UNFUSED, count_cell),
+    *_sides("coverage", "coverage", pct_cell),
+    *_sides("layers", "layers", int_cell),
 ]
 DIFF_OP_EXPORT = ["op_type", "layer_kind", "nodes_a", "nodes_b", "layers_a", "layers_b", "ms_a", "ms_b", "delta_ms",
                   "share_a", "share_b", "delta_share", "fused_a", "fused_b", "unfused_a", "unfused_b", "coverage_a",
@@ -278,25 +277,20 @@ DIFF_INSERTED_COLUMNS = [
     Column("kind_text", "kind", max_width=20, frozen=True, core=True, hide_empty=False, sort_key="kind"),
     _pair("serves (A → B)"),
     Column("where", "side", max_width=10, core=True, sort_key="direction"),
-    Column("layers_a", "A", fmt=int_cell, right=True, core=True),
-    Column("layers_b", "B", fmt=int_cell, right=True, core=True),
+    *_sides("layers", "", int_cell, core=True),
     Column("change_label", "change", max_width=12, core=True, sort_key="change"),
     Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True),
-    Column("copying_a", "copying A", fmt=int_cell, right=True),
-    Column("copying_b", "copying B", fmt=int_cell, right=True),
-    Column("ms_a", "ms A", fmt=ms_cell, right=True),
-    Column("ms_b", "ms B", fmt=ms_cell, right=True),
+    *_sides("copying", "copying", int_cell),
+    *_sides("ms", "ms", ms_cell),
 ]
 DIFF_INSERTED_EXPORT = ["kind", "serves", "serves_b", "direction", "tensor", "layers_a", "layers_b", "copying_a",
                         "copying_b", "ms_a", "ms_b", "delta_ms", "change", "layer_names_a", "layer_names_b"]
 
 DIFF_KIND_COLUMNS = [
     Column("label", "layer kind", flex=True, min_width=12, max_width=40, frozen=True, hide_empty=False),
-    Column("layers_a", "layers A", fmt=int_cell, right=True, core=True),
-    Column("layers_b", "layers B", fmt=int_cell, right=True, core=True),
+    *_sides("layers", "layers", int_cell, core=True),
     Column("delta", "Δ", fmt=delta_int_cell, right=True, core=True),
-    Column("ms_a", "ms A", fmt=ms_cell, right=True),
-    Column("ms_b", "ms B", fmt=ms_cell, right=True),
+    *_sides("ms", "ms", ms_cell),
     Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True),
 ]
 DIFF_KIND_EXPORT = ["kind", "layers_a", "layers_b", "delta", "ms_a", "ms_b", "delta_ms"]

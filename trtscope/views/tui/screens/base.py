@@ -195,3 +195,16 @@ def section(title: str, id: str | None = None) -> Static:
 def fit_height(table: FrameTable, cap: int) -> None:
     """Size a table stacked in a scrolling page to its rows (plus header), at most ``cap`` rows."""
     table.styles.height = min(max(table.row_count, 1), cap) + 1
+
+
+def focus_first_table(screen: Screen[None], cap: int, page: str) -> None:
+    """Size the tables stacked on a scrolling page (``#page``) to their rows (at most ``cap``) and focus the
+    first one without scrolling it into view (Enter works at once; the figures above it stay in view); the
+    page itself when it has no table."""
+    tables = list(screen.query(FrameTable))
+    for t in tables:
+        fit_height(t, cap)
+    if tables:
+        tables[0].focus(scroll_visible=False)
+    else:
+        screen.query_one(f"#{page}").focus()

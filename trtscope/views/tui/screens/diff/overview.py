@@ -20,7 +20,7 @@ from trtscope.views.tui import diff_data
 from trtscope.views.tui.cells import is_missing
 from trtscope.views.tui.columns import DIFF_CHANGE_COLUMNS, DIFF_CHANGE_EXPORT
 from trtscope.views.tui.messages import Jump, JumpTo
-from trtscope.views.tui.screens.base import fit_height, section
+from trtscope.views.tui.screens.base import focus_first_table, section
 from trtscope.views.tui.screens.diff.base import DiffScreen
 from trtscope.views.tui.widgets import FrameTable
 
@@ -86,13 +86,7 @@ class DiffOverviewScreen(DiffScreen):
                                  classes="section-table", roles={"name": "name"})
 
     def on_mount(self) -> None:
-        tables = list(self.query(FrameTable))
-        for t in tables:
-            fit_height(t, 12)
-        if tables:
-            tables[0].focus(scroll_visible=False)  # Enter works at once; the headline stays in view
-        else:
-            self.query_one("#diff-overview").focus()
+        focus_first_table(self, 12, "diff-overview")
 
     def _change_row(self, position: int) -> tuple[str, str, str]:
         """(kind, subject, op type or layer kind) of a row of the change list."""
