@@ -292,3 +292,30 @@ def test_loading_state_side_trip_and_errors(monkeypatch: pytest.MonkeyPatch) -> 
 
     with pytest.raises(InputError, match="boom"):
         browse(a, b, "fused", "split", run=until_closed)
+
+
+def test_labels_of_pairs_and_transitions() -> None:
+    """The view-model's words, on values chosen here: names of a pair, changes of a status, the gate's lines."""
+    import pandas as pd
+
+    from trtscope.analysis.diff.gate import Violation
+    from trtscope.views.tui import diff_data
+
+    a = pd.Series(["Conv_3", "Relu_4", None, None, ""], dtype=object)
+    b = pd.Series(["Conv_22", "Relu_4", "QuantizeLinear_7", None, "x"], dtype=object)
+    assert diff_data.pair_labels(a, b).tolist() == ["Conv_3 → Conv_22", "Relu_4", "QuantizeLinear_7", "—", "x"]
+    assert [diff_data.pair_label(x, y) for x, y in zip(a, b, strict=True)] == diff_data.pair_labels(a, b).tolist()
+    sa = pd.Series(["fused", "fused", None, "absorbed"], dtype=object)
+    sb = pd.Series(["unfused", "fused", "fused", None], dtype=object)
+    assert diff_data.transitions(sa, sb, {"absorbed": "absorbed (Myelin)"}).tolist() == [
+        "fused → unfused", "fused", "— → fused", "absorbed (Myelin) → —"]
+    (cond,) = parse_fail_on("new-unfused=1")
+    assert diff_data.gate_lines([], [], None) == []
+    assert diff_data.gate_lines([cond], [], None)[0] == ("Gate passed: none of new-unfused=1 holds "
+                                                         "(trtscope diff would exit 0)", "ok")
+    v = Violation(cond.condition, cond.text, 2, 1, "2 compute nodes newly unfused (allowed: 1)")
+    assert diff_data.gate_lines([cond], [v], None)[1] == ("  ✗ new-unfused=1: 2 compute nodes newly unfused "
+                                                          "(allowed: 1)", "fail")
+    assert diff_data.gate_lines([cond], [], "no profile")[0][1] == "error"
+    assert diff_data.change_label("new_reformat") == "⚠ new reformat"
+    assert diff_data.change_label("newly_unfused") == "✗ newly unfused"  # its own mark, not two

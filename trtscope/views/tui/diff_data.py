@@ -51,27 +51,33 @@ def change_label(kind: Any) -> str:
 
 
 def pair_label(a: Any, b: Any) -> str:
-    """``a → b`` when a matched pair's names differ, else the one name (``—`` for none)."""
-    a = None if is_missing(a) or a == "" else a
-    b = None if is_missing(b) or b == "" else b
+    """``a → b`` when a matched pair's names differ, else the one name (``—`` for none). Raw text: the table
+    cells and the row line make names printable when they draw them."""
+    a = None if is_missing(a) or a == "" else str(a)
+    b = None if is_missing(b) or b == "" else str(b)
     if a is not None and b is not None and a != b:
-        return f"{printable(a)} → {printable(b)}"
-    return printable(a if a is not None else b) if (a is not None or b is not None) else MISSING
+        return f"{a} → {b}"
+    return a if a is not None else b if b is not None else MISSING
 
 
-def _transition(a: Any, b: Any, labels: dict[str, str] | None = None) -> str:
-    """``fused → unfused``; one value when both sides agree; ``—`` for a side without one."""
-    def text(v: Any) -> str:
-        if is_missing(v) or v == "":
-            return MISSING
-        return labels.get(v, str(v)) if labels else str(v)
-
-    ta, tb = text(a), text(b)
-    return ta if ta == tb else f"{ta} → {tb}"
+def _texts(s: pd.Series, labels: dict[str, str] | None = None) -> pd.Series:
+    """Values as text, ``—`` for a missing or empty one, through ``labels`` when given."""
+    t = s.astype(object).where(s.notna(), MISSING).astype(str)
+    t = t.where(t != "", MISSING)
+    return t.map(lambda v: labels.get(v, v)) if labels else t
 
 
-def transitions(a: pd.Series, b: pd.Series, labels: dict[str, str] | None = None) -> list[str]:
-    return [_transition(x, y, labels) for x, y in zip(_objects(a), _objects(b), strict=True)]
+def transitions(a: pd.Series, b: pd.Series, labels: dict[str, str] | None = None) -> np.ndarray:
+    """Per row ``fused → unfused``; one value when both sides agree; ``—`` for a side without one."""
+    ta, tb = _texts(a, labels).to_numpy(dtype=object), _texts(b, labels).to_numpy(dtype=object)
+    return np.where(ta == tb, ta, ta + " → " + tb)
+
+
+def pair_labels(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """:func:`pair_label` of every row (vectorised: 200,000 nodes of two 20,000-layer engines)."""
+    ta, tb = _texts(a).to_numpy(dtype=object), _texts(b).to_numpy(dtype=object)
+    one = np.where(ta == MISSING, tb, ta)
+    return np.where((ta != MISSING) & (tb != MISSING) & (ta != tb), ta + " → " + tb, one)
 
 
 # --- overview ---------------------------------------------------------------------------------------------------
@@ -80,12 +86,12 @@ def changes_frame(d: Diff) -> pd.DataFrame:
     subject_b), ``regression`` (flagged rows), ``name`` (the full subject, for the row line and copy)."""
     c = d.changes
     kinds = _objects(c["kind"])
+    pairs = pair_labels(c["subject"], c["subject_b"])
     return c.assign(
         label=[change_label(k) for k in kinds],
-        pair=[pair_label(s, t) for s, t in zip(_objects(c["subject"]), _objects(c["subject_b"]), strict=True)],
+        pair=pairs,
+        name=pairs,
         regression=[k in REGRESSIONS for k in kinds],
-        name=[s if is_missing(t) or not t else f"{s} → {t}" for s, t in zip(_objects(c["subject"]),
-                                                                             _objects(c["subject_b"]), strict=True)],
     )
 
 
@@ -111,14 +117,12 @@ def node_change_kinds(d: Diff) -> np.ndarray:
     it: the change list names a node by A's name (B's for a node only in B)."""
     c = d.changes[~d.changes["kind"].isin(GROUP_KINDS)]
     only_b = c["kind"].eq(ChangeKind.ONLY_B.value)
-    by_a = dict(zip(_objects(c.loc[~only_b, "subject"]), _objects(c.loc[~only_b, "kind"]), strict=True))
-    by_b = dict(zip(_objects(c.loc[only_b, "subject"]), _objects(c.loc[only_b, "kind"]), strict=True))
+    by_a = pd.Series(_objects(c.loc[~only_b, "kind"]), index=_objects(c.loc[~only_b, "subject"]), dtype=object)
+    by_b = pd.Series(_objects(c.loc[only_b, "kind"]), index=_objects(c.loc[only_b, "subject"]), dtype=object)
     n = d.nodes
-    pres = _objects(n["presence"])
-    out = np.full(len(n), "", dtype=object)
-    for i, (p, a, b) in enumerate(zip(pres, _objects(n["node_a"]), _objects(n["node_b"]), strict=True)):
-        out[i] = by_b.get(b, "") if p == Presence.ONLY_B.value else by_a.get(a, "")
-    return out
+    ka, kb = (n[col].map(by).astype(object) for col, by in (("node_a", by_a), ("node_b", by_b)))
+    ka, kb = (k.where(k.notna(), "").to_numpy(dtype=object) for k in (ka, kb))
+    return np.where(n["presence"].eq(Presence.ONLY_B.value).to_numpy(), kb, ka)
 
 
 def nodes_frame(d: Diff) -> pd.DataFrame:
@@ -135,7 +139,7 @@ def nodes_frame(d: Diff) -> pd.DataFrame:
                    for m, p in zip(_objects(match), _objects(pres), strict=True)]
     changed = (n["status_changed"] | n["fusion_changed"] | n["precision_changed"]
                | pres.ne(Presence.MATCHED.value)).to_numpy(dtype=bool)
-    pairs = [pair_label(a, b) for a, b in zip(_objects(n["node_a"]), _objects(n["node_b"]), strict=True)]
+    pairs = pair_labels(n["node_a"], n["node_b"])
     return n.assign(
         pair=pairs,
         name=pairs,
@@ -241,7 +245,7 @@ def inserted_frame(d: Diff) -> pd.DataFrame:
     grew = g["change"].isin([GroupChange.NEW.value, GroupChange.MORE.value])
     regression = (grew & g["kind"].eq(LayerKind.REFORMAT.value) & (g["copying_b"] > g["copying_a"]))
     labels = [GROUP_LABELS.get(c, c) for c in _objects(g["change"])]
-    pairs = [pair_label(a, b) for a, b in zip(_objects(g["serves"]), _objects(g["serves_b"]), strict=True)]
+    pairs = pair_labels(g["serves"], g["serves_b"])
     return g.assign(
         pair=pairs, name=pairs, where=where, kind_text=[KIND_LABELS.get(k, k) for k in _objects(g["kind"])],
         change_label=[f"{REGRESSION_MARK} {lab}" if r else lab for lab, r in zip(labels, regression, strict=True)],

@@ -72,7 +72,7 @@ class PairScreen(DiffDetailScreen):
         super().__init__(row, opened_from)
 
     def crumb(self) -> str:
-        return diff_data.pair_label(self.row["node_a"], self.row["node_b"])
+        return printable(diff_data.pair_label(self.row["node_a"], self.row["node_b"]))
 
     def body(self) -> Iterable[Widget]:
         d = self.diff
@@ -97,12 +97,12 @@ class GroupScreen(DiffDetailScreen):
         super().__init__(row, opened_from)
 
     def crumb(self) -> str:
-        return f"{self.row['kind_text']} at {self.row['pair']}"
+        return printable(f"{self.row['kind_text']} at {self.row['pair']}")
 
     def body(self) -> Iterable[Widget]:
         r = self.row
         a, b = diff_data.inserted_rows(r)
-        facts: list[Row] = [("layers of kind", str(r["kind_text"])), ("serve (A → B)", Text(str(r["pair"]))),
+        facts: list[Row] = [("layers of kind", str(r["kind_text"])), ("serves (A → B)", Text(printable(r["pair"]))),
                  ("side", str(r["where"]) or "—"), ("change", str(r["change_label"])),
                  ("layers", f"A {int(r['layers_a']):,} ({int(r['copying_a']):,} copying), B {int(r['layers_b']):,} "
                             f"({int(r['copying_b']):,} copying)")]
