@@ -99,7 +99,8 @@ def test_help_lists_options_examples_and_keys(capsys) -> None:  # type: ignore[n
     out = capsys.readouterr().out
     for text in ("--layers", "--profile", "--times", "--onnx", "--example", "trtscope tui --example",
                  "trtscope tui engine_dir/", "? every key", "NO_COLOR", "GPU activity in a terminal UI",
-                 "trtscope diff", "Ctrl+P", "Backspace back"):
+                 "trtscope diff", "Ctrl+P", "Backspace back", "--layers-a", "--onnx-b", "--label-b", "--fail-on",
+                 "trtscope tui runs/fp32/ runs/qat/", "new-unfused[=N]", "a / b open side A / B"):
         assert text in out
 
 

@@ -10,6 +10,7 @@ with the same comparison (not recomputed) on the screen and rows it was left on 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,9 +140,14 @@ class DiffApp(BrowsingApp["SideRequest | None"]):
                 d = diff(self.a, self.b, self.label_a, self.label_b)
         except BaseException as err:  # reported by the CLI after the UI has closed (one line, exit 2 or 3)
             self.error = err
-            self.call_from_thread(self.exit)
+            self._tell(self.exit)
             return
-        self.call_from_thread(self._compared, d)
+        self._tell(self._compared, d)
+
+    def _tell(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run ``callback`` on the app's thread, unless the user quit while the comparison ran."""
+        with contextlib.suppress(RuntimeError):  # "App is not running"
+            self.call_from_thread(callback, *args)
 
     def _compared(self, d: Diff) -> None:
         self._diff = d
