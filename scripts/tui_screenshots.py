@@ -5,7 +5,8 @@
 Sources: TREx a100-resnet18-fp16 (TensorRT 8, profile + times) for Overview, Layers, Hotspots and the layer
 detail; the bundled TensorRT-RTX example (fixtures/rtx-h100-resnet18, with its ONNX model) for Fusion (also at
 80 columns); the H100 capture bundle (fixtures/h100-torch-capture.trtscope: real kernels and NVML samples) for
-Kernels and the Timeline. A source that is absent is skipped with a message. Files are written atomically and
+Kernels and the Timeline; the project's own convblock pair (fused vs split, with the gate) and the TREx FP32 vs
+QAT pair for the diff view. A source that is absent is skipped with a message. Files are written atomically and
 replaced (they are generated).
 """
 
@@ -58,12 +59,18 @@ def calls(*steps: Any) -> Script:
 
 def shoot(analysis: Analysis, source: str, script: Script, out: Path, size: tuple[int, int] = (110, 34),
           theme: str | None = None) -> None:
-    app = TrtscopeApp(analysis, source=source)
+    shoot_app(TrtscopeApp(analysis, source=source), script, out, size, theme)
 
+
+def shoot_app(app: Any, script: Script, out: Path, size: tuple[int, int] = (110, 34),
+              theme: str | None = None) -> None:
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
             if theme:
                 app.theme = theme
+            await _settle(pilot)
+            while not getattr(app, "ready", True):  # the diff view compares in a worker first
+                await pilot.pause(0.05)
             await _settle(pilot)
             await script(pilot)
             await pilot.pause(0.2)
@@ -99,6 +106,23 @@ def main() -> None:
     shoot(example, "bundled example", calls("3", lambda app: app.screen.run_search("layer2"), "down", "down"),
           args.out / "tui-fusion-80x24.svg", size=(80, 24))
     shoot(example, "bundled example", keys("2", "question_mark"), args.out / "tui-help.svg")
+
+    from trtscope.analysis.diff.gate import parse_fail_on
+    from trtscope.views.tui.diff_app import DiffApp
+
+    fused, split = REPO / "fixtures" / "rtx-h200-convblock-fused", REPO / "fixtures" / "rtx-h200-convblock-split"
+    shoot_app(DiffApp(trtscope.load(fused), trtscope.load(split), "convblock-fused", "convblock-split",
+                      ("fixtures/rtx-h200-convblock-fused", "fixtures/rtx-h200-convblock-split"),
+                      parse_fail_on("new-unfused")), keys(), args.out / "tui-diff-overview.svg", size=(110, 36))
+    fp32, qat = args.shared / "trex" / "a100-resnet18-fp32", args.shared / "trex" / "a100-resnet18-qat"
+    if fp32.is_dir() and qat.is_dir():
+        pair = DiffApp(trtscope.load(fp32), trtscope.load(qat), "fp32", "qat")
+        shoot_app(pair, calls("2", lambda app: app.screen.run_search("op:Conv"), "p"),
+                  args.out / "tui-diff-nodes-80x24.svg", size=(80, 24))
+        pair = DiffApp(trtscope.load(fp32), trtscope.load(qat), "fp32", "qat")
+        shoot_app(pair, keys("2", "down", "down", "enter"), args.out / "tui-diff-pair.svg", size=(110, 30))
+    else:
+        print(f"skipped the TensorRT 8 diff screenshots: {fp32} or {qat} is absent", file=sys.stderr)
 
     bundle = REPO / "fixtures" / "h100-torch-capture.trtscope"
     if (bundle / "manifest.json").exists():

@@ -14,6 +14,8 @@ import pytest
 
 from trtscope.cli.main import main
 
+OWN = Path(__file__).resolve().parents[1] / "fixtures"
+
 PROBE = """
 import json, os, sys
 if os.environ.get("FAKE_TTY"):  # stand in for a terminal: the UI itself never starts in these runs
@@ -68,10 +70,26 @@ def test_no_terminal_is_an_error_before_loading_anything() -> None:
     assert result["loaded"] is False  # said at once: nothing was loaded first
 
 
-def test_a_second_path_is_refused_in_one_line_pointing_to_diff(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    result, err = run_cli("tui", str(tmp_path), str(tmp_path / "other"), tty=True)
-    assert result["rc"] == 2 and err.count("\n") == 1
-    assert "one input" in err and "trtscope diff" in err and result["loaded"] is False
+def test_two_inputs_are_checked_like_diff_before_any_ui(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``tui A B`` (the diff view): a bad side fails with `trtscope diff`'s one-line error before the UI starts;
+    a third path, single-input options beside two inputs, and a malformed gate condition are refused before
+    anything is loaded; the terminal check names `trtscope diff`."""
+    good = str(OWN / "rtx-h200-convblock-fused")
+    missing = str(tmp_path / "no-such-dir")
+    tui, tui_err = run_cli("tui", good, missing, tty=True)
+    diff, diff_err = run_cli("diff", good, missing)
+    assert tui["rc"] == diff["rc"] == 2 and tui_err == diff_err and tui_err.count("\n") == 1
+    assert missing in tui_err and tui["textual"] is False
+    for args, said in ((["a", "b", "c"], "got 3 paths"), (["a", "b", "--layers", "x.json"], "--layers applies to one"),
+                       (["--layers-a", "x.json", "--example"], "--example applies to one"),
+                       (["a", "b", "--fail-on", "new-unfused=x"], "is not a number"),
+                       (["a", "--label-a", "fp32"], "applies to two inputs")):
+        result, err = run_cli("tui", *args, tty=True)
+        assert result["rc"] == 2 and err.count("\n") == 1 and said in err, (args, err)
+        assert result["loaded"] is False and result["textual"] is False
+    result, err = run_cli("tui", good, good)  # stdout is a pipe here
+    assert result["rc"] == 2 and "interactive terminal" in err and "trtscope diff" in err
+    assert result["loaded"] is False
 
 
 def test_help_lists_options_examples_and_keys(capsys) -> None:  # type: ignore[no-untyped-def]
@@ -81,7 +99,8 @@ def test_help_lists_options_examples_and_keys(capsys) -> None:  # type: ignore[n
     out = capsys.readouterr().out
     for text in ("--layers", "--profile", "--times", "--onnx", "--example", "trtscope tui --example",
                  "trtscope tui engine_dir/", "? every key", "NO_COLOR", "GPU activity in a terminal UI",
-                 "trtscope diff", "Ctrl+P", "Backspace back"):
+                 "trtscope diff", "Ctrl+P", "Backspace back", "--layers-a", "--onnx-b", "--label-b", "--fail-on",
+                 "trtscope tui runs/fp32/ runs/qat/", "new-unfused[=N]", "a / b open side A / B"):
         assert text in out
 
 

@@ -83,6 +83,15 @@ async def settle(pilot: Any, times: int = 2) -> None:
         await pilot.pause()
 
 
+async def until(pilot: Any, done: Callable[[], Any], what: str = "the app", tries: int = 1000) -> None:
+    """Wait (up to ~20 s) until ``done()`` holds: for work the app does in a worker thread."""
+    for _ in range(tries):
+        if done():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{what} did not get there")
+
+
 async def type_search(pilot: Any, text: str) -> None:
     """``/``, the text key by key, Enter: filter the current screen's table as a user does (~0.1 s a key)."""
     await pilot.press("slash")

@@ -21,8 +21,9 @@ from trtscope.errors import TrtscopeError
 COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "fusion coverage and hotspots as a console report (or --json)"),
     "lint": ("lint", "findings that explain why nodes did not fuse or run fast, with evidence and advice"),
-    "tui": ("tui", "browse layers, fusion groups, hotspots and GPU activity in a terminal UI"),
+    "tui": ("tui", "browse layers, fusion groups, hotspots and GPU activity in a terminal UI, or compare two inputs"),
     "profile": ("profile", "build or load an engine on this GPU, time it and write a capture bundle"),
+    "diff": ("diff", "compare two engines of one model node by node (fusion, precision, reformats, time), CI gate"),
     "export": ("export", "export tables (CSV/Parquet/JSON) or a Chrome/Perfetto trace"),
     "nsys": ("nsys", "Nsight Systems: import an `nsys export --type sqlite` report, print nsys commands, merge "
              "NVTXT"),
@@ -35,7 +36,7 @@ INTERNAL_ERROR = 3
 
 #: Commands that only read inputs and write their output: after success the process may end without the
 #: interpreter's teardown (see :func:`entry`).
-READ_ONLY = frozenset({"report", "export", "lint"})
+READ_ONLY = frozenset({"report", "export", "lint", "diff"})
 #: Large results kept alive until the process ends, so their deallocation is skipped by a fast exit.
 RETAINED: list[object] = []
 

@@ -1,10 +1,12 @@
-"""``trtscope tui``: browse the analysis in a terminal UI (Textual, imported only when this command runs).
+"""``trtscope tui``: browse the analysis in a terminal UI (Textual, imported only when this command runs);
+with two inputs (``trtscope tui A B``, or per-side options as ``trtscope diff`` takes them), the diff view.
 
-The cheap checks come first: a second input path and the lack of an interactive terminal are reported before
-anything is loaded (a 20,000-layer input takes seconds to load; a pipe should not wait for that). Inputs are
-then read and checked before the UI starts, so a missing or bad input prints the same one-line error as
-``trtscope report`` and the terminal is never switched to the UI for nothing; the analysis itself runs in the
-UI's worker thread behind a loading Overview.
+The cheap checks come first: a third input path, options of the wrong mode, malformed ``--fail-on`` conditions
+and the lack of an interactive terminal are reported before anything is loaded (a 20,000-layer input takes
+seconds to load; a pipe should not wait for that). Inputs are then read and checked before the UI starts, so
+a missing or bad input prints the same one-line error as ``trtscope report`` / ``trtscope diff`` and the
+terminal is never switched to the UI for nothing; one input's analysis itself runs in the UI's worker thread
+behind a loading Overview.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import sys
 from typing import Any
 
+from trtscope.cli import diff as diff_cli
 from trtscope.cli.common import add_command, add_input_options, artifacts_from_args
 from trtscope.errors import MissingDependencyError, TrtscopeError
 
@@ -21,20 +24,29 @@ EPILOG = """examples:
   trtscope tui engine_dir/
   trtscope tui --layers model.layers.json --profile model.profile.json --onnx model.onnx
   trtscope tui capture.trtscope/
+  trtscope tui runs/fp32/ runs/qat/                     the diff view: A (baseline) against B
+  trtscope tui --layers-a a.json --onnx-a a.onnx --layers-b b.json --onnx-b b.onnx --label-a fp16 --label-b int8
 
-One input (PATH and/or --layers/--profile/--times/--onnx); comparing two analyses is `trtscope diff`'s job.
-keys: 1-6 screens (Overview, Layers, Fusion, Hotspots, Kernels, Timeline), / search, Enter open,
+One input (PATH and/or --layers/--profile/--times/--onnx), or two: A B (and/or --layers-a ... --onnx-b, as
+`trtscope diff` takes them) for the diff view, which compares them node by node as `trtscope diff` does.
+keys: 1-7 screens (Overview, Layers, Fusion, Hotspots, Kernels, Timeline, Lint), / search, Enter open,
       Backspace back, s sort by a column, u unfused only, y copy name, c copy..., e export, Ctrl+P every
       command, t dark/light, ? every key, q quit. NO_COLOR is honoured.
-"""
+diff view keys: 1-5 Overview, Nodes, Op types, Inserted, Layer kinds; p matched / only A / only B, d changed
+      only (Nodes); v unchanged groups too (Inserted); a / b open side A / B in the screens above (q returns).
+--fail-on conditions (the diff view's Overview shows the gate's verdict):
+""" + diff_cli.FAIL_ON_CONDITIONS
 
 
 def register(sub: Any, name: str, summary: str) -> None:
     # not str.capitalize(): it would lower-case "GPU" and "UI"
     p = add_command(sub, name, summary, EPILOG)
     add_input_options(p)
-    # a second path is caught to say why it is refused (argparse would only say "unrecognized arguments")
-    p.add_argument("more_paths", nargs="*", help=argparse.SUPPRESS)
+    # B of the diff view; a third path is caught to say why it is refused (argparse would only say
+    # "unrecognized arguments")
+    p.add_argument("more_paths", nargs="*", metavar="B", help="a second input: compare PATH (A) with it")
+    diff_cli.add_side_options(p)
+    diff_cli.add_fail_on(p)
     p.set_defaults(func=run)
 
 
@@ -52,13 +64,42 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+def _two_inputs(args: argparse.Namespace) -> bool:
+    """The diff view was asked for (a second path or a per-side option); options of the other mode are refused
+    here, in one line, before anything is loaded."""
+    if len(args.more_paths) > 1:
+        raise TrtscopeError(f"`trtscope tui` shows one input, or compares two; got {1 + len(args.more_paths)} "
+                            "paths")
+    two = bool(args.more_paths) or diff_cli.side_options_given(args)
+    single = [f"--{k}" for k in ("layers", "profile", "times", "onnx", "example") if getattr(args, k)]
+    if args.attribution != "anchor":
+        single.append("--attribution")
+    if two and single:
+        raise TrtscopeError(f"{', '.join(single)} applies to one input; with two, give each side's files as "
+                            "--layers-a/--layers-b, --profile-a/-b, --times-a/-b, --onnx-a/-b (the comparison "
+                            "uses anchor attribution)")
+    if not two:
+        paired = [f"--{k.replace('_', '-')}" for k in ("label_a", "label_b", "fail_on") if getattr(args, k)]
+        if paired:
+            raise TrtscopeError(f"{', '.join(paired)} applies to two inputs (trtscope tui A B)")
+    return two
+
+
+def _textual() -> None:
+    try:
+        import textual  # noqa: F401
+    except ImportError as err:  # textual is a dependency, but a broken install should still say so
+        raise MissingDependencyError("textual", f"pip install 'textual>=0.80' ({err})") from err
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.more_paths:
-        raise TrtscopeError(f"`trtscope tui` shows one input, got {1 + len(args.more_paths)} paths; comparing "
-                            "two analyses comes with `trtscope diff A B`")
+    two = _two_inputs(args)
     if not interactive():  # before loading: a pipe gets its answer at once
         raise TrtscopeError("the terminal UI needs an interactive terminal (stdin and stdout); "
-                            "use `trtscope report` (or --json) for output to a pipe or file")
+                            "use `trtscope report` (or --json) for output to a pipe or file"
+                            + ("; `trtscope diff` compares two inputs there" if two else ""))
+    if two:
+        return _run_diff(args)
     import gc
 
     from trtscope.gcpause import collector_paused
@@ -66,13 +107,26 @@ def run(args: argparse.Namespace) -> int:
     with collector_paused():
         art = artifacts_from_args(args)  # read and checked: a bad input is one line (exit 2) before any UI
         gc.freeze()  # they live as long as the UI: out of the collector's sight (see gcpause)
-    try:
-        from trtscope.views.tui.app import PendingAnalysis, TrtscopeApp
-    except ImportError as err:  # textual is a dependency, but a broken install should still say so
-        raise MissingDependencyError("textual", f"pip install 'textual>=0.80' ({err})") from err
+    _textual()
+    from trtscope.views.tui.app import PendingAnalysis, TrtscopeApp
+
     # The Overview paints with what the inputs hold while the analysis runs in a worker thread.
     app = TrtscopeApp(PendingAnalysis(art, attribution=args.attribution), source=describe_input(args))
     app.run()
     if app.failure is not None:  # raised by the analysis, reported now that the terminal is back
         raise app.failure
+    return 0
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    """Both sides loaded and checked like `trtscope diff` (same options, same errors), then the diff view;
+    the comparison itself runs inside the UI, after its first paint."""
+    conditions = diff_cli.conditions_from(args)  # malformed conditions fail before anything is loaded
+    args.a, args.b = args.path, (args.more_paths or [None])[0]
+    a, b, label_a, label_b = diff_cli.load_sides(args)
+    _textual()
+    from trtscope.views.tui.diff_app import browse
+
+    browse(a, b, label_a, label_b, (diff_cli.describe_side(args, "a"), diff_cli.describe_side(args, "b")),
+           conditions)
     return 0

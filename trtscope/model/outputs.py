@@ -288,10 +288,16 @@ def markdown() -> str:
            "measured values, never measured themselves; *optional* ones exist only when the input has what they "
            "need.", ""]
     for t in (*TABLES, LINT_FINDINGS, LINT_TARGETS):
-        out += [f"## `{t.name}`", "", t.doc, "", "| column | type | meaning |", "|---|---|---|"]
-        for c in t.columns:
-            tags = [x for x, on in (("derived", c.derived), ("optional", c.optional)) if on]
-            note = f" *({', '.join(tags)})*" if tags else ""
-            out.append(f"| `{c.name}` | {c.dtype or '—'} | {c.doc.replace('|', '/')}{note} |")
-        out.append("")
+        out += spec_markdown(t)
     return "\n".join(out)
+
+
+def spec_markdown(t: TableSpec, prefix: str = "") -> list[str]:
+    """One table's section: its doc and a row per column."""
+    out = [f"## `{prefix}{t.name}`", "", t.doc, "", "| column | type | meaning |", "|---|---|---|"]
+    for c in t.columns:
+        tags = [x for x, on in (("derived", c.derived), ("optional", c.optional)) if on]
+        note = f" *({', '.join(tags)})*" if tags else ""
+        out.append(f"| `{c.name}` | {c.dtype or '—'} | {c.doc.replace('|', '/')}{note} |")
+    out.append("")
+    return out

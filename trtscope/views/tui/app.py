@@ -49,6 +49,7 @@ MODE_SCREENS: dict[str, tuple[str, str]] = {
     "hotspots": ("hotspots", "HotspotsScreen"),
     "kernels": ("kernels", "KernelsScreen"),
     "timeline": ("timeline", "TimelineScreen"),
+    "lint": ("lint", "LintScreen"),
 }
 #: the other screens the App opens itself (detail, copy, export, help)
 _MORE_SCREENS = ("detail", "copy", "export", "help")
@@ -159,7 +160,7 @@ class TrtscopeApp(App[None]):
             return "still analysing the input (this screen opens when the analysis is done)"
         a = self.analysis
         no_layers = "no engine layers (give the layer information: --layers, or a profile)"
-        if mode in ("layers", "hotspots") and not a.has_layers:
+        if mode in ("layers", "hotspots", "lint") and not a.has_layers:
             return no_layers
         if mode == "fusion":
             if not a.has_layers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from trtscope.presentation.diff_labels import signed_ms, signed_points
 from trtscope.presentation.formatting import bar, ms, node_list, pct, printable
 from trtscope.views.tui.names import kernel_label
 
@@ -34,6 +35,26 @@ def int_cell(v: Any) -> str:
 
 def ms_cell(v: Any) -> str:
     return "—" if is_missing(v) else ms(v)
+
+
+def delta_ms_cell(v: Any) -> str:
+    """A time difference B - A with its sign (``+0.0123``), ``—`` when unknown."""
+    return "—" if is_missing(v) else signed_ms(float(v))
+
+
+def delta_int_cell(v: Any) -> str:
+    """A count difference with its sign; ``=`` for none."""
+    return "" if is_missing(v) else (f"{int(v):+,}" if int(v) else "=")
+
+
+def points_cell(v: Any) -> str:
+    """A change of a share in percentage points (``+2.0 pts``)."""
+    return "—" if is_missing(v) else signed_points(float(v))
+
+
+def conf_cell(v: Any) -> str:
+    """A match confidence (0..1), two decimals."""
+    return "" if is_missing(v) else f"{float(v):.2f}"
 
 
 def us_cell(v: Any) -> str:

@@ -9,12 +9,17 @@ findings), add its column to :data:`LAYER_COLUMNS` and the value to ``data.layer
 
 from __future__ import annotations
 
+from typing import Any
+
 from trtscope.presentation.formatting import ms
 from trtscope.presentation.labels import DERIVED_MS
 from trtscope.views.tui import data
 from trtscope.views.tui.cells import (
     bar_cell,
+    conf_cell,
     count_cell,
+    delta_int_cell,
+    delta_ms_cell,
     int_cell,
     is_missing,
     kernel_cell,
@@ -22,11 +27,12 @@ from trtscope.views.tui.cells import (
     nodes_cell,
     num_cell,
     pct_cell,
+    points_cell,
     share_cell,
     us_cell,
 )
 from trtscope.views.tui.data import UNFUSED
-from trtscope.views.tui.widgets.frame_table import Column
+from trtscope.views.tui.widgets.frame_table import Column, Formatter
 
 
 def _rank(key: str = "index") -> Column:
@@ -193,3 +199,98 @@ NVML_COLUMNS = [
     Column("timestamp_ns", "timestamp ns", fmt=int_cell, right=True),
 ]
 
+
+# --- lint findings (worst first: the finding number is the severity-then-time order) ------------------------
+LINT_COLUMNS = [
+    Column("finding", "#", fmt=int_cell, right=True, descending_first=False, core=True, frozen=True,
+           hide_empty=False),
+    Column("severity", "severity", max_width=8, core=True, hide_empty=False, sort_key="finding"),
+    Column("rule", "rule", max_width=6, core=True, hide_empty=False),
+    Column("ms", "ms", fmt=ms_cell, right=True, core=True),
+    Column("share", "share", fmt=share_cell, right=True, core=True),
+    Column("title", "finding", flex=True, min_width=20, max_width=140, hide_empty=False),
+    Column("n_layers", "layers", fmt=int_cell, right=True),
+    Column("layer_name", "first layer", max_width=48, shorten="name"),
+    Column("nodes_text", "ONNX nodes", max_width=40, shorten="name", export_key="onnx_nodes"),
+]
+
+
+# --- the diff view (trtscope tui A B): B - A, the A column before the B column ----------------------------------
+def _sides(key: str, label: str, fmt: Formatter, **kw: Any) -> list[Column]:
+    """A figure of both sides: ``<key>_a`` then ``<key>_b``, labelled ``<label> A`` / ``<label> B``."""
+    return [Column(f"{key}_{s}", f"{label} {s.upper()}".strip(), fmt=fmt, right=True, **kw) for s in ("a", "b")]
+
+
+def _pair(label: str = "node (A → B)") -> Column:
+    """A node or group on both sides: ``a → b`` when the names differ; exports write both names apart."""
+    return Column("pair", label, flex=True, min_width=16, max_width=90, frozen=True, shorten="name",
+                  hide_empty=False)
+
+
+DIFF_CHANGE_COLUMNS = [
+    _rank("rank"),
+    Column("label", "change", max_width=20, frozen=True, core=True, hide_empty=False, sort_key="kind"),
+    _pair(),
+    Column("op_type", "op / kind", max_width=18, core=True),
+    Column("a", "A", max_width=12, core=True),
+    Column("b", "B", max_width=12, core=True),
+    Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True, core=True),
+    *_sides("ms", "ms", ms_cell),
+]
+#: the change list exported as data (both names apart, raw values)
+DIFF_CHANGE_EXPORT = ["rank", "kind", "subject", "subject_b", "op_type", "a", "b", "ms_a", "ms_b", "delta_ms"]
+
+DIFF_NODE_COLUMNS = [
+    _pair(),
+    Column("op_type", "op", max_width=18, core=True),
+    Column("change_label", "change", max_width=20, core=True, sort_key="change"),
+    Column("status_text", "status A → B", max_width=22, core=True),
+    Column("prec_text", "precision A → B", max_width=16),
+    *_sides("ms", "ms", ms_cell),
+    Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True),
+    Column("match_label", "match", max_width=11),
+    Column("basis", "basis", max_width=16),
+    Column("confidence", "conf", fmt=conf_cell, right=True),
+    Column("class_label", "class", max_width=8),
+]
+DIFF_NODE_EXPORT = ["node_a", "node_b", "op_type", "node_class", "presence", "match", "basis", "confidence",
+                    "reason", "change", "status_a", "status_b", "precision_a", "precision_b", "ms_a", "ms_b",
+                    "delta_ms", "layer_a", "layer_b", "fused_with_a", "fused_with_b"]
+
+DIFF_OP_COLUMNS = [
+    Column("label", "op type", flex=True, min_width=12, max_width=40, sort_key="label", frozen=True,
+           hide_empty=False),
+    *_sides("ms", "ms", ms_cell, core=True),
+    Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True, core=True),
+    Column("delta_share", "Δ share", fmt=points_cell, right=True, core=True),
+    *_sides("nodes", "nodes", int_cell),
+    *_sides("share", "share", share_cell),
+    *_sides("unfused", UNFUSED, count_cell),
+    *_sides("coverage", "coverage", pct_cell),
+    *_sides("layers", "layers", int_cell),
+]
+DIFF_OP_EXPORT = ["op_type", "layer_kind", "nodes_a", "nodes_b", "layers_a", "layers_b", "ms_a", "ms_b", "delta_ms",
+                  "share_a", "share_b", "delta_share", "fused_a", "fused_b", "unfused_a", "unfused_b", "coverage_a",
+                  "coverage_b"]
+
+DIFF_INSERTED_COLUMNS = [
+    Column("kind_text", "kind", max_width=20, frozen=True, core=True, hide_empty=False, sort_key="kind"),
+    _pair("serves (A → B)"),
+    Column("where", "side", max_width=10, core=True, sort_key="direction"),
+    *_sides("layers", "", int_cell, core=True),
+    Column("change_label", "change", max_width=12, core=True, sort_key="change"),
+    Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True),
+    *_sides("copying", "copying", int_cell),
+    *_sides("ms", "ms", ms_cell),
+]
+DIFF_INSERTED_EXPORT = ["kind", "serves", "serves_b", "direction", "tensor", "layers_a", "layers_b", "copying_a",
+                        "copying_b", "ms_a", "ms_b", "delta_ms", "change", "layer_names_a", "layer_names_b"]
+
+DIFF_KIND_COLUMNS = [
+    Column("label", "layer kind", flex=True, min_width=12, max_width=40, frozen=True, hide_empty=False),
+    *_sides("layers", "layers", int_cell, core=True),
+    Column("delta", "Δ", fmt=delta_int_cell, right=True, core=True),
+    *_sides("ms", "ms", ms_cell),
+    Column("delta_ms", "Δ ms", fmt=delta_ms_cell, right=True),
+]
+DIFF_KIND_EXPORT = ["kind", "layers_a", "layers_b", "delta", "ms_a", "ms_b", "delta_ms"]

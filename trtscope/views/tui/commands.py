@@ -18,10 +18,11 @@ class TrtscopeCommands(Provider):
         """(name, help, callback) of every command available on the screen the palette was opened from."""
         app: Any = self.app
         available: set[str] = getattr(app, "available_modes", set())
-        for key, mode, label in SCREENS:
+        screens = getattr(app, "NAV", SCREENS)  # the diff view has screens of its own
+        for key, mode, label in screens:
             if mode in available:
                 yield f"Go to {label}", f"screen {key}", partial(app.run_action, f"show('{mode}')")
-        seen = {f"show('{m}')" for _, m, _ in SCREENS}
+        seen = {f"show('{m}')" for _, m, _ in screens}
         for active in self.screen.active_bindings.values():
             b = active.binding
             if not b.description or b.action in seen or not active.enabled:

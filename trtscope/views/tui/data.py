@@ -7,6 +7,7 @@ figure a screen shows can be checked without a terminal. Screens call these lazi
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -476,3 +477,51 @@ def free_path(directory: Path, stem: str, suffix: str = ".csv") -> Path:
         p = directory / f"{stem}-{n}{suffix}"
         n += 1
     return p
+
+
+# --- lint findings -------------------------------------------------------------------------------------------
+_LINT: dict[int, Any] = {}
+_LINT_LOCK = threading.Lock()  # the Lint screen and a layer detail may both ask, from worker threads
+
+
+def lint_result(a: Analysis) -> Any:
+    """``trtscope lint``'s result for ``a`` (every rule), computed once per Analysis: the Lint screen and every
+    layer detail read the same findings. Seconds on 20,000 layers, so screens call it from a worker thread."""
+    import weakref
+
+    from trtscope.analysis.lint import lint
+
+    key = id(a)
+    with _LINT_LOCK:
+        if key not in _LINT:
+            _LINT[key] = lint(a)
+            weakref.finalize(a, _LINT.pop, key, None)
+        return _LINT[key]
+
+
+def lint_ready(a: Analysis) -> bool:
+    return id(a) in _LINT
+
+
+def lint_frame(a: Analysis) -> pd.DataFrame:
+    """The findings (LINT_FINDINGS) with what the Lint screen shows: severity word, the first layer (Enter opens
+    it) and its name, layer and node counts."""
+    f = lint_result(a).table()
+    names = a.layers["name"].tolist()
+    first = [ls[0] if ls else -1 for ls in f["layers"].tolist()]
+    return f.assign(
+        first_layer=np.asarray(first, dtype=np.int64),
+        layer_name=[names[i] if 0 <= i < len(names) else "" for i in first],
+        n_layers=[len(x) for x in f["layers"].tolist()],
+        nodes_text=[", ".join(map(str, x)) for x in f["onnx_nodes"].tolist()],
+    )
+
+
+def lint_haystack(frame: pd.DataFrame) -> pd.Series:
+    return haystack(frame["rule"], frame["rule_name"], frame["severity"], frame["title"], frame["layer_name"],
+                    frame["nodes_text"])
+
+
+def layer_findings(a: Analysis, index: int) -> list[Any]:
+    """The findings that concern layer ``index``, worst first (the lint result's Finding objects)."""
+    return [f for f in lint_result(a).findings if index in f.layers]

@@ -23,6 +23,7 @@ from trtscope.views.tui.host import Host
 from trtscope.views.tui.messages import Jump
 from trtscope.views.tui.screens.sort import SortChoice, SortPicker
 from trtscope.views.tui.widgets import FrameTable, NavBar
+from trtscope.views.tui.widgets.nav import SCREENS, Screens
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class BaseScreen(Screen[None]):
     ]
     #: the navigation entry this screen highlights
     MODE: ClassVar[str] = ""
+    #: the app's top-level screens, as the navigation bar lists them
+    NAV: ClassVar[Screens] = SCREENS
 
     @property
     def host(self) -> Host:
@@ -85,7 +88,7 @@ class BaseScreen(Screen[None]):
         return ""
 
     def compose(self) -> ComposeResult:
-        yield NavBar(self.nav_mode(), self.host.available_modes, self.crumb())
+        yield NavBar(self.nav_mode(), self.host.available_modes, self.crumb(), self.NAV)
         yield from self.body()
         yield RowLine(id="row-line", markup=False)
         yield Footer()
@@ -192,3 +195,16 @@ def section(title: str, id: str | None = None) -> Static:
 def fit_height(table: FrameTable, cap: int) -> None:
     """Size a table stacked in a scrolling page to its rows (plus header), at most ``cap`` rows."""
     table.styles.height = min(max(table.row_count, 1), cap) + 1
+
+
+def focus_first_table(screen: Screen[None], cap: int, page: str) -> None:
+    """Size the tables stacked on a scrolling page (``#page``) to their rows (at most ``cap``) and focus the
+    first one without scrolling it into view (Enter works at once; the figures above it stay in view); the
+    page itself when it has no table."""
+    tables = list(screen.query(FrameTable))
+    for t in tables:
+        fit_height(t, cap)
+    if tables:
+        tables[0].focus(scroll_visible=False)
+    else:
+        screen.query_one(f"#{page}").focus()

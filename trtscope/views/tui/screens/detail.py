@@ -39,7 +39,7 @@ from trtscope.views.tui.widgets import FrameTable, KeyValues
 from trtscope.views.tui.widgets.kv import Row
 
 #: The sections of the page, in order (``section_<name>`` yields each one's widgets).
-SECTIONS: tuple[str, ...] = ("header", "time", "tensors", "nodes", "kernels", "keys")
+SECTIONS: tuple[str, ...] = ("header", "time", "findings", "tensors", "nodes", "kernels", "keys")
 
 #: Raw keys shown in the header already (everything else is listed under "TensorRT keys").
 SHOWN_KEYS = {"Name", "LayerType", "Inputs", "Outputs", "TacticName", "TacticValue", "Metadata", "ParameterType",
@@ -85,6 +85,40 @@ class LayerDetailScreen(BaseScreen):
         samples = timeline.layer_samples(self.analysis.artifacts.profile, self.record)
         if samples is not None and len(samples) > 1:
             yield Sparkline(samples.tolist(), id="layer-samples", summary_function=max)
+
+    def section_findings(self) -> Iterable[Widget]:
+        """`trtscope lint`'s findings on this layer (the rules run once, in a worker, when first needed)."""
+        ready = data.lint_ready(self.analysis)
+        found = f" ({len(data.layer_findings(self.analysis, self.index)):,})" if ready else ""
+        yield section(f"Lint findings{found}", id="findings-title")
+        yield Static(self._findings_text() if ready else "running the lint rules…", id="layer-findings",
+                     markup=False)
+
+    def _findings_text(self) -> Text:
+        found = data.layer_findings(self.analysis, self.index)
+        if not found:
+            return Text("none: no lint rule found anything to change on this layer", style="dim")
+        text = Text()
+        for f in found:
+            text.append(f"{f.severity.value.upper()} {f.rule} ", style="bold")
+            text.append(printable(f.title) + "\n")
+            for e in f.evidence[:6]:
+                text.append(f"    · {printable(e.text)}\n")
+            if len(f.evidence) > 6:
+                text.append(f"    · … {len(f.evidence) - 6} more (trtscope lint --json)\n")
+            text.append("    fix: ", style="bold")
+            text.append(printable(f.advice) + "\n")
+        text.rstrip()
+        return text
+
+    def _run_lint(self) -> None:
+        data.lint_result(self.analysis)
+        self.app.call_from_thread(self._show_findings)
+
+    def _show_findings(self) -> None:
+        found = data.layer_findings(self.analysis, self.index)
+        self.query_one("#findings-title", Static).update(f"Lint findings ({len(found):,})")
+        self.query_one("#layer-findings", Static).update(self._findings_text())
 
     def section_tensors(self) -> Iterable[Widget]:
         tensors = data.layer_tensor_frame(self.analysis, self.index)
@@ -213,6 +247,8 @@ class LayerDetailScreen(BaseScreen):
                          classes="section-table", sortable=True)
 
     def on_mount(self) -> None:
+        if not data.lint_ready(self.analysis):
+            self.run_worker(self._run_lint, thread=True, exclusive=True, group="lint")
         tables = list(self.query(FrameTable))
         for t in tables:
             fit_height(t, 10)

@@ -38,17 +38,20 @@ class ExportChoice:
     write: Callable[[Path, bool], str]
 
 
+def table_choice(frame: pd.DataFrame, what: str, cwd: Path) -> ExportChoice:
+    """The table in view (``frame``: its rows shown, in order) as CSV."""
+    def write_table(path: Path, force: bool) -> str:
+        check_writable(path, force=force)
+        atomic_write(path, to_csv(frame))
+        return f"wrote {len(frame):,} rows to {path}"
+
+    return ExportChoice(TABLE, f"this table: {len(frame):,} rows of {what} as CSV", free_path(cwd, f"trtscope-{what}"),
+                        write_table)
+
+
 def choices(a: Analysis, frame: pd.DataFrame | None, what: str, cwd: Path) -> list[ExportChoice]:
     """This table as CSV (when there is one), then every format of ``trtscope export``."""
-    out = []
-    if frame is not None:
-        def write_table(path: Path, force: bool) -> str:
-            check_writable(path, force=force)
-            atomic_write(path, to_csv(frame))
-            return f"wrote {len(frame):,} rows to {path}"
-
-        out.append(ExportChoice(TABLE, f"this table: {len(frame):,} rows of {what} as CSV",
-                                free_path(cwd, f"trtscope-{what}"), write_table))
+    out = [table_choice(frame, what, cwd)] if frame is not None else []
     for f in EXPORT_FORMATS.values():
         stem, dot, suffix = f.default_name.partition(".")
         default = free_path(cwd, stem, dot + suffix if dot else "")

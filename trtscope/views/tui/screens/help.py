@@ -72,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
                                    ("click header", "sort by that column (again: reverse)"),
                                    ("Tab / Shift+Tab", "next / previous table or panel"),
                                    ("(line below)", "the full name of the row under the cursor")]))
-        out.append(("Search (/)", SEARCH_SYNTAX))
+        out.append(("Search (/)", getattr(self.under, "SEARCH_SYNTAX", SEARCH_SYNTAX)))
         return out
 
     def compose(self) -> ComposeResult:

@@ -23,7 +23,7 @@ from trtscope.views.headline import headline_rows
 from trtscope.views.tui.columns import COVERAGE_COLUMNS, OP_TIME_COLUMNS, RANGE_TIME_COLUMNS
 from trtscope.views.tui.data import UNFUSED
 from trtscope.views.tui.messages import Jump, JumpTo
-from trtscope.views.tui.screens.base import BaseScreen, fit_height, section
+from trtscope.views.tui.screens.base import BaseScreen, focus_first_table, section
 from trtscope.views.tui.widgets import FrameTable, KeyValues
 from trtscope.views.tui.widgets.kv import Row
 
@@ -105,13 +105,7 @@ class OverviewScreen(BaseScreen):
                                  classes="section-table", roles={"name": "name"})
 
     def on_mount(self) -> None:
-        tables = list(self.query(FrameTable))
-        for t in tables:
-            fit_height(t, 12)
-        if tables:
-            tables[0].focus(scroll_visible=False)  # Enter works at once, no Tab; the headline stays in view
-        else:
-            self.query_one("#overview").focus()
+        focus_first_table(self, 12, "overview")
 
     def on_frame_table_selected(self, event: FrameTable.Selected) -> None:
         if event.table.id == "ranges":
