@@ -227,11 +227,9 @@ class _Db:
         name = as_name or column
         return f"{alias}.{column} AS {name}" if column in self.columns(table) else f"NULL AS {name}"
 
-    def frame(self, sql: str, params: Sequence[Any] = (), ints: Sequence[str] = (),
-              order_by: str | None = None) -> pd.DataFrame:
+    def frame(self, sql: str, params: Sequence[Any] = (), ints: Sequence[str] = ()) -> pd.DataFrame:
         """The query's rows as a table: ``ints`` columns exact (int64, or Int64 where NULLs occur), the others
-        text. ``order_by``: an integer column to sort by, stably (NULLs first, as SQLite's ORDER BY puts them):
-        numpy sorts faster than SQLite's sorter, which also copies every record."""
+        text."""
         try:
             cur = self.conn.execute(sql, tuple(params))
             rows = cur.fetchall()
@@ -267,14 +265,7 @@ class _Db:
                                                     "not a genuine nsys export?") from err
             else:
                 data[name] = pd.array(_texts(cells[:, i].tolist() if rows else []), dtype=object)
-        df = pd.DataFrame(data, columns=names)
-        if order_by is not None and len(df) > 1:
-            key = df[order_by]
-            values = key.to_numpy(dtype=np.int64, na_value=0)
-            order = np.lexsort((values, key.notna().to_numpy()))
-            if (np.diff(order) != 1).any():
-                df = df.iloc[order].reset_index(drop=True)
-        return df
+        return pd.DataFrame(data, columns=names)
 
 
 def _texts(values: Sequence[Any]) -> list[Any]:
@@ -381,8 +372,8 @@ def _api_calls(db: _Db) -> pd.DataFrame:
     if not parts:
         return ensure_columns(pd.DataFrame(), API_CALL_COLUMNS)
     df = db.frame(
-        " UNION ALL ".join(parts),
-        ints=("start_ns", "end_ns", "globalTid", "correlation_id", "name_id", "return_value"), order_by="start_ns",
+        " UNION ALL ".join(parts) + " ORDER BY start_ns",
+        ints=("start_ns", "end_ns", "globalTid", "correlation_id", "name_id", "return_value"),
     )
     name = db.strings(df["name_id"])
     df["name"] = name.where(name.notna(), df["inline_name"].astype(object))
@@ -432,7 +423,7 @@ def _kernels(db: _Db) -> pd.DataFrame:
         "start_ns", "end_ns", "device_id", "context_id", "stream_id", "correlation_id", "global_pid",
         "grid_x", "grid_y", "grid_z", "block_x", "block_y", "block_z", "graph_node_id",
     )  # fmt: skip
-    df = db.frame(f"SELECT {', '.join(fields)} FROM {t} AS k", ints=(*ints, *name_ids), order_by="start_ns")
+    df = db.frame(f"SELECT {', '.join(fields)} FROM {t} AS k ORDER BY k.start", ints=(*ints, *name_ids))
     resolved = {c: db.strings(df.pop(c)) for c in name_ids}
     name = pd.Series([None] * len(df), dtype=object)
     for c in name_ids:  # demangled name first, then the short / mangled one where it is missing
@@ -462,7 +453,7 @@ def _graph_level_rows(db: _Db, kernels: pd.DataFrame) -> pd.DataFrame:
     ]
     ints = ("start_ns", "end_ns", "device_id", "context_id", "stream_id", "correlation_id", "global_pid",
             "graph_id", "graph_exec_id")  # fmt: skip
-    g = db.frame(f"SELECT {', '.join(fields)} FROM {t} AS g", ints=ints, order_by="start_ns")
+    g = db.frame(f"SELECT {', '.join(fields)} FROM {t} AS g ORDER BY g.start", ints=ints)
     if g.empty:
         return g
     # a launch that also produced kernel rows (node-level trace) must not be counted twice
@@ -542,9 +533,8 @@ def _graph_nodes(db: _Db) -> pd.DataFrame:
                 "s.value AS name" if join else "NULL AS name",
             ]
             df = db.frame(
-                f"SELECT {', '.join(fields)} FROM {t} AS g {join}",
+                f"SELECT {', '.join(fields)} FROM {t} AS g {join} ORDER BY g.start",
                 ints=("graph_node_id", "original_graph_node_id", "globalTid", "start_ns", "end_ns"),
-                order_by="start_ns",
             )
             df["pid"], df["tid"] = _split_global_tid(df["globalTid"])
             return df[list(GRAPH_NODE_COLUMNS)]
