@@ -154,10 +154,11 @@ def _all_ok(entries: list[dict[str, Any]], columns: dict[str, list[Any]]) -> boo
         tensors.extend(chain.from_iterable(ts for ts in lists if ts is not None))
     if not _column_ok(tensors, frozenset({dict})):
         return False
+    present = set().union(*tensors)  # (keys no tensor has need no look at every tensor)
     for k in _TENSOR_TEXT:
-        if not _column_ok([t.get(k) for t in tensors], _TEXT_TYPES):
+        if k in present and not _column_ok([t.get(k) for t in tensors], _TEXT_TYPES):
             return False
-    return all(_dims_ok([t.get(k) for t in tensors]) for k in _DIM_KEYS)
+    return all(_dims_ok([t.get(k) for t in tensors]) for k in _DIM_KEYS if k in present)
 
 
 def _normalise(entry: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -210,7 +211,9 @@ def layer_info_from_entries(
                                          f"the {MAX_NAME_CHARS:,} trtscope accepts")
     # Column by column (list comprehensions), not row tuples: 20,000-layer engines are common. The same lists
     # serve the type checks and the table.
-    columns = {k: [e.get(k) for e in entries] for k in (*_TEXT_KEYS, "Metadata", "StreamId")}
+    present = set().union(*entries)  # (a key no entry has is a column of None, not a look at every entry)
+    columns = {k: [e.get(k) for e in entries] if k in present else [None] * len(entries)
+               for k in (*_TEXT_KEYS, "Metadata", "StreamId")}
     bad: list[str] = []
     if not _all_ok(entries, columns):  # the rare file with a malformed field: find and fix the entries one by one
         checked = []

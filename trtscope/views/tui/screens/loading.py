@@ -4,26 +4,20 @@ screen keys meanwhile say so instead of switching."""
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from trtscope.analysis.session import InputFacts
-from trtscope.presentation.formatting import printable
 from trtscope.views.headline import loading_rows
 from trtscope.views.tui.widgets import KeyValues, NavBar
-from trtscope.views.tui.widgets.kv import Row
+from trtscope.views.tui.widgets.kv import Row, headline_panel_rows
 
 
 def loading_headline(facts: InputFacts, source: str) -> list[Row]:
-    rows: list[Row] = [("Input", Text(printable(source)))] if source else []
-    for label, text, emph in loading_rows(facts):
-        rows.append((label, Text(text, style="bold") if emph else text))
-    if facts.warning_count:
-        rows.append(("Warnings", f"{facts.warning_count:,} (shown with the results)"))
-    return rows
+    return headline_panel_rows(source, loading_rows(facts),
+                               f"{facts.warning_count:,} (shown with the results)" if facts.warning_count else "")
 
 
 class LoadingScreen(Screen[None]):
