@@ -198,3 +198,67 @@ def test_example_fusion_at_80_columns_keeps_names_apart(rtx) -> None:  # type: i
         assert f"▶ {nodes[1]}" in shown(app)  # the row under the cursor in full
 
     run_app(app, script, size=(80, 24))
+
+
+# --- the loading Overview: inputs shown at once, the analysis in a worker ----------------------------------------
+def test_pending_analysis_paints_inputs_first_then_the_overview(rtx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    import trtscope.views.tui.app as tui_app
+    from trtscope.loader import load_artifacts
+
+    release = threading.Event()
+    real = tui_app.analyze
+
+    def held(*args: Any, **kwargs: Any) -> Any:  # the analysis waits until the loading screen was checked
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tui_app, "analyze", held)
+    app = TrtscopeApp(tui_app.PendingAnalysis(load_artifacts(example=True)), source="example")
+
+    async def script(pilot: Any) -> None:
+        await settle(pilot)
+        text = shown(app)
+        assert re.search(rf"Engine layers\s+{len(rtx['names'])}\s+\(kinds: analysing…\)", text)
+        assert re.search(rf"ONNX nodes\s+{len(rtx['onnx_names'])}\s+\(statuses: analysing…\)", text)
+        assert "Fusion coverage" not in text  # no figure of the analysis before it exists
+        await pilot.press("2")  # screens say they are not ready instead of failing
+        await pilot.press("e")
+        await settle(pilot)
+        said = [str(n.message) for n in app._notifications]
+        assert any("still analysing" in m for m in said) and any("nothing to export yet" in m for m in said)
+        release.set()
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "Fusion coverage" in shown(app):
+                break
+        text = shown(app)
+        assert "Fusion coverage" in text and re.search(rf"ONNX nodes\s+{len(rtx['onnx_names'])}:", text)
+        await pilot.press("2")
+        await settle(pilot)
+        assert "[2 Layers]" in shown(app)
+
+    run_app(app, script, notifications=True)
+    assert app.failure is None
+
+
+def test_an_analysis_error_ends_the_ui_and_is_reported(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import trtscope.views.tui.app as tui_app
+    from trtscope.errors import InputError
+    from trtscope.loader import load_artifacts
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise InputError("x.json", "broken in a way only the analysis sees")
+
+    monkeypatch.setattr(tui_app, "analyze", fails)
+    app = TrtscopeApp(tui_app.PendingAnalysis(load_artifacts(example=True)), source="example")
+
+    async def script(pilot: Any) -> None:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.failure is not None:
+                break
+
+    run_app(app, script)
+    assert isinstance(app.failure, InputError) and "only the analysis sees" in str(app.failure)

@@ -59,7 +59,7 @@ def coverage_by_op(nodes: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in COVERAGE_BY_OP_COLUMNS})
     codes, labels = op_codes(nodes["op_type"])
     k = len(labels)
-    status = nodes["status"].map(_STATUS_CODES).to_numpy(dtype=np.int64)
+    status = np.fromiter(map(_STATUS_CODES.__getitem__, nodes["status"].tolist()), dtype=np.int64, count=len(nodes))
     per_status = np.bincount(codes * 4 + status, minlength=k * 4).reshape(k, 4)
     total = per_status.sum(axis=1)
     in_myelin = np.bincount(codes, weights=nodes["in_myelin"].to_numpy(dtype=bool), minlength=k).astype(np.int64)

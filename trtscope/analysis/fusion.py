@@ -9,7 +9,10 @@ ONNX graph: exact; without it: pieces that are neither weights nor TensorRT help
 
 from __future__ import annotations
 
+from collections import ChainMap
 from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,6 +150,53 @@ def _layer_nodes(
     return list(dict.fromkeys(_node_like(parts))), "name"
 
 
+_META_PREFIX = "[ONNX Layer: "
+_META_JOIN = "]\x1f" + _META_PREFIX
+
+
+def _all_layer_nodes(
+    names: list[str],
+    mds: list[str | None],
+    origins: list[str | None],
+    graph: GraphWalk | None,
+    foreign: dict[str, list[str]],
+    warnings: list[str],
+) -> tuple[list[list[str]], list[str]]:
+    """(node names, how they were found) per layer: :func:`_layer_nodes` for each layer, except that Metadata in
+    its plain form (``[ONNX Layer: a]<0x1F>[ONNX Layer: b]``, no function stacks, each node once) — nearly
+    every layer of a 10+ engine — is split for all layers at once, in a few C-level string calls."""
+    plain = [
+        m is not None and m.startswith(_META_PREFIX) and m.endswith("]") and "\x1e" not in m and " | " not in m
+        for m in mds
+    ]
+    fast = [m for m, ok in zip(mds, plain, strict=True) if ok]
+    nodes_of: list[list[str]] = []
+    if fast:
+        big = "\x1f".join(fast)  # type: ignore[arg-type]
+        parts = big[len(_META_PREFIX) : -1].split(_META_JOIN)
+        # Per layer, the prefix count >= its parts and the separator count >= parts - 1: equal sums mean every
+        # layer is in the plain form (no stray marker or separator inside an entry).
+        if big.count(_META_PREFIX) == len(parts) and big.count("\x1f") == len(parts) - 1:
+            ends = np.cumsum([m.count("\x1f") + 1 for m in fast]).tolist()  # type: ignore[union-attr]
+            nodes_of = [parts[a:b] for a, b in zip([0, *ends][:-1], ends, strict=True)]
+            if any(len(set(x)) < len(x) for x in nodes_of if len(x) > 1):
+                nodes_of = [list(dict.fromkeys(x)) for x in nodes_of]
+        else:
+            plain = [False] * len(mds)
+    node_lists: list[list[str]] = []
+    sources: list[str] = []
+    it = iter(nodes_of)
+    for name, md, origin, ok in zip(names, mds, origins, plain, strict=True):
+        if ok:
+            node_lists.append(next(it))
+            sources.append("metadata")
+        else:
+            nodes, src = _layer_nodes(name, md, origin, graph, foreign, warnings)
+            node_lists.append(nodes)
+            sources.append(src)
+    return node_lists, sources
+
+
 def _node_like(parts: list[str]) -> list[str]:
     return [p for p in parts if not nm.is_internal_name(p) and not nm.looks_like_weight(p)]
 
@@ -212,48 +262,40 @@ def analyze_fusion(
 
     # Nodes are numbered once, by their index in the ONNX graph (names the graph lacks are numbered after it),
     # so every later per-node step works on arrays instead of hashing 100,000 names again.
-    node_id: dict[str, int] = dict(graph.index) if graph is not None else {}
-    n_graph = len(node_id)
+    index: dict[str, int] = graph.index if graph is not None else {}
+    n_graph = len(index)
+    extra_id: dict[str, int] = {}  # names the graph lacks -> their numbers (the graph's index is not copied)
     extra_names: list[str] = []
-    map_node: list[int] = []
-    node_lists: list[list[str]] = []
-    sources: list[str] = []
-    regions: list[str | None] = []
-    in_myelin: list[bool] = []
-    targets: list[tuple[str, int | None, str] | None] = []
-    pre: list[int] = []  # what the layer is before its nodes are looked at: 1 QDQ origin, 2 reformat, 3 no-op
-    carrier: list[bool] = []  # a LayerType that turns an all-Q/DQ layer into a Q/DQ layer
-    get_id = node_id.get
-    for name, md, origin, ltype in zip(
-        layers["name"].tolist(), layers["metadata"].tolist(), layers["origin"].tolist(), layers["type"].tolist(),
-        strict=True,
-    ):
-        md = md if isinstance(md, str) else None
-        origin = origin if isinstance(origin, str) else None
-        ltype = ltype if isinstance(ltype, str) else ""
-        nodes, src = _layer_nodes(name, md, origin, graph, foreign, warnings)
-        myel, region = _is_myelin(name, ltype)
-        rt = nm.reformat_target(name) if name.startswith("Reformatting") else None
-        node_lists.append(nodes)
-        sources.append(src)
-        regions.append(region)
-        in_myelin.append(myel)
-        targets.append(rt)
-        pre.append(1 if origin == "QDQ" else 2 if (origin == "REFORMAT" or rt is not None)
-                   else 3 if ltype in NOOP_TYPES else 0)
-        carrier.append(ltype in _QDQ_CARRIER_TYPES)
-        for n in nodes:
-            j = get_id(n)
+    names = layers["name"].tolist()
+    mds = [m if isinstance(m, str) else None for m in layers["metadata"].tolist()]
+    origins = [o if isinstance(o, str) else None for o in layers["origin"].tolist()]
+    ltypes = [t if isinstance(t, str) else "" for t in layers["type"].tolist()]
+    node_lists, sources = _all_layer_nodes(names, mds, origins, graph, foreign, warnings)
+    myl = [_is_myelin(n, t) for n, t in zip(names, ltypes, strict=True)]
+    in_myelin = [m[0] for m in myl]
+    regions = [m[1] for m in myl]
+    targets = [nm.reformat_target(n) if n.startswith("Reformatting") else None for n in names]
+    # what the layer is before its nodes are looked at: 1 QDQ origin, 2 reformat, 3 no-op
+    pre = [1 if o == "QDQ" else 2 if (o == "REFORMAT" or rt is not None) else 3 if t in NOOP_TYPES else 0
+           for o, rt, t in zip(origins, targets, ltypes, strict=True)]
+    carrier = [t in _QDQ_CARRIER_TYPES for t in ltypes]  # a LayerType that makes an all-Q/DQ layer a Q/DQ layer
+    flat = list(chain.from_iterable(node_lists))
+    map_node: list[Any] = list(map(index.get, flat))
+    if None in map_node:  # names the graph lacks: numbered after it, in order of first mention
+        for k, (n, j) in enumerate(zip(flat, map_node, strict=True)):
             if j is None:
-                j = node_id[n] = n_graph + len(extra_names)
-                extra_names.append(n)
-            map_node.append(j)
+                j = extra_id.get(n)
+                if j is None:
+                    j = extra_id[n] = n_graph + len(extra_names)
+                    extra_names.append(n)
+                map_node[k] = j
+    del flat
 
     # Nodes the builder listed for a Myelin region but no layer names are numbered too (they may be absorbed).
     for listed in foreign.values():
         for n in listed:
-            if n not in node_id:
-                node_id[n] = n_graph + len(extra_names)
+            if n not in index and n not in extra_id:
+                extra_id[n] = n_graph + len(extra_names)
                 extra_names.append(n)
 
     if graph is not None and graph.unmatched > graph.matched:
@@ -263,7 +305,8 @@ def analyze_fusion(
         )
     nodes_df = _node_table(onnx, extra_names, op_of, warnings)
     n_nodes = len(nodes_df)
-    node_class = nodes_df["node_class"].map(_CLASS_CODES).to_numpy(dtype=np.int64)
+    node_class = np.fromiter(map(_CLASS_CODES.__getitem__, nodes_df["node_class"].tolist()), dtype=np.int64,
+                             count=len(nodes_df))
 
     # Per mapping row, then per layer, then per node: arrays from here on.
     n_layers = len(node_lists)
@@ -307,14 +350,16 @@ def analyze_fusion(
 
     per_node = np.bincount(node_ix, minlength=n_nodes)
     grouped = row_layer[np.argsort(node_ix, kind="stable")].tolist()
-    layers_of: list[list[int]] = []
-    start = 0
-    for end in np.cumsum(per_node).tolist():
-        layers_of.append(grouped[start:end])
-        start = end
+    node_ends = np.cumsum(per_node).tolist()
+    layers_of = [grouped[a:b] for a, b in zip([0, *node_ends][:-1], node_ends, strict=True)]
 
-    absorbed = absorbed_nodes(n_graph, node_id, (flags & _LIVE) != 0, nodes_df["node_class"].tolist(), row_layer,
-                              node_ix, regions, foreign)
+    absorbed = absorbed_nodes(n_graph, ChainMap(extra_id, index), (flags & _LIVE) != 0,
+                              nodes_df["node_class"].tolist(), row_layer, node_ix, regions, foreign)
+    # Each layer's node names as the node table's own strings (equal to the ones split from Metadata, which
+    # are then freed: on a 50,000-layer engine that is a copy of every node name less to hold).
+    ends = np.cumsum(counts).tolist()
+    canonical = node_names[node_ix].tolist()
+    node_lists = [canonical[a:b] for a, b in zip([0, *ends][:-1], ends, strict=True)]
     _statuses(nodes_df, flags, layers_of, absorbed)
     idx = layers.index
     new_columns = pd.DataFrame(
@@ -337,10 +382,10 @@ def analyze_fusion(
     mapping = pd.DataFrame(
         {
             "layer_index": row_layer,
-            "layer_name": layers["name"].to_numpy(dtype=object)[row_layer],
-            "node_name": node_names[node_ix] if len(node_ix) else np.array([], dtype=object),
+            "layer_name": pd.Series(layers["name"].to_numpy(dtype=object)[row_layer], dtype=object),
+            "node_name": pd.Series(node_names[node_ix] if len(node_ix) else [], dtype=object),
             "node_index": node_ix,
-            "source": np.repeat(np.asarray(sources, dtype=object), counts),
+            "source": pd.Series(np.repeat(np.asarray(sources, dtype=object), counts), dtype=object),
             "in_onnx": node_ix < n_graph,
             "anchor": is_anchor,
         }
@@ -394,10 +439,11 @@ def _node_table(onnx: OnnxGraph | None, extra: list[str], op_of: OpLookup, warni
 
 def _node_classes(ops: list[str | None]) -> pd.Series:
     """node_class per op, classifying each distinct op type once."""
-    s = pd.Series(ops, dtype=object)
-    classes = {op: node_class(op).value for op in pd.unique(s.dropna())}
-    out = s.map(classes).astype(object)
-    return out.where(out.notna(), node_class(None).value)
+    classes: dict[str | None, str] = {None: node_class(None).value}
+    for op in set(ops):
+        if op not in classes:
+            classes[op] = node_class(op).value if isinstance(op, str) else classes[None]
+    return pd.Series([classes[op] for op in ops], dtype=object)
 
 
 _FOLDED_REASONS = {True: "only in layers that do not run it (no-op, reformat)",
@@ -422,12 +468,13 @@ def _statuses(nodes: pd.DataFrame, flags: np.ndarray, layers_of: list[list[int]]
     folded = ~live & ~is_absorbed
     reasons[folded & present] = _FOLDED_REASONS[True]
     reasons[folded & ~present] = _FOLDED_REASONS[False]
-    nodes["status"] = np.select(
+    # (text columns as Python objects: pandas 3 would otherwise infer Arrow strings, slower to build and to map)
+    nodes["status"] = pd.Series(np.select(
         [fused, live, is_absorbed],
         [NodeStatus.FUSED.value, NodeStatus.UNFUSED.value, NodeStatus.ABSORBED.value],
         default=NodeStatus.FOLDED.value,
-    ).astype(object)
-    nodes["reason"] = reasons
+    ).astype(object), dtype=object, index=nodes.index)
+    nodes["reason"] = pd.Series(reasons, dtype=object, index=nodes.index)
     nodes["in_myelin"] = ((flags & _MYELIN) != 0) | is_absorbed
     nodes["layer_indices"] = pd.Series(layers_of, dtype=object)
     nodes["n_layers"] = np.fromiter(map(len, layers_of), dtype=np.int64, count=len(layers_of))

@@ -51,16 +51,16 @@ def absorbed_nodes(
                 out[j] = f"in Myelin region {region} (the builder's listing), named by no layer"
     if not n_graph or not len(node_ix):
         return out
-    region_of_row = np.asarray(regions, dtype=object)[layer_ix]
-    in_graph = node_ix < n_graph
-    named = np.asarray([r is not None for r in region_of_row.tolist()], dtype=bool) & in_graph & live[node_ix]
+    # regions numbered per layer (not per mapping row: 5x fewer names to hash), -1 outside any region
+    layer_region, uniques = pd.factorize(pd.Series(list(regions), dtype=object), use_na_sentinel=True)
+    region_of_row = layer_region[layer_ix]
+    named = (region_of_row >= 0) & (node_ix < n_graph) & live[node_ix]
     if not named.any():
         return out
-    codes, uniques = pd.factorize(pd.Series(region_of_row[named], dtype=object))
     # label per graph node: region code + 1 where a region's layer runs it, -1 where another layer runs it,
     # NaN where no layer runs it (those take the labels of their neighbours in graph order)
     label = np.where(live[:n_graph], -1.0, np.nan)
-    label[node_ix[named]] = codes + 1.0
+    label[node_ix[named]] = region_of_row[named] + 1.0
     series = pd.Series(label)
     before, after = series.ffill().to_numpy(), series.bfill().to_numpy()
     idle = ~live[:n_graph]

@@ -115,6 +115,35 @@ class Analysis:
         return self.layers[self.layers["index"].isin(idx)]
 
 
+@dataclass(frozen=True)
+class InputFacts:
+    """What is known as soon as the inputs are read, before the analysis runs (the TUI shows these while it
+    analyses): counts of what was read, not results. None where the input has no such part."""
+
+    layer_count: int | None
+    layer_detail: str | None
+    profiled_layers: int | None
+    onnx_node_count: int | None
+    iterations: int | None
+    kernel_count: int
+    metadata: dict[str, Any]
+    warning_count: int
+
+
+def input_facts(art: Artifacts) -> InputFacts:
+    info = art.layer_info
+    return InputFacts(
+        layer_count=len(info.layers) if info is not None else None,
+        layer_detail=info.detail if info is not None else None,
+        profiled_layers=len(art.profile.times) if art.profile is not None else None,
+        onnx_node_count=len(art.onnx.nodes) if art.onnx is not None else None,
+        iterations=len(art.iterations) if art.iterations is not None else None,
+        kernel_count=len(art.kernels),
+        metadata={k: v for k, v in art.metadata.items() if k != "trtexec_performance_summary"},
+        warning_count=len(art.warnings),
+    )
+
+
 def analyze(art: Artifacts, attribution: Attribution | str = Attribution.ANCHOR) -> Analysis:
     """Every table and figure for one engine's artifacts. ``attribution`` decides how layer time is derived
     per ONNX node and op type (see analysis/hotspots.py)."""
@@ -180,4 +209,4 @@ def _conform_kernels(kernels: pd.DataFrame) -> pd.DataFrame:
     return kernels[declared + [c for c in kernels.columns if c not in declared]]
 
 
-__all__ = ["Analysis", "Attribution", "NodeStatus", "analyze"]
+__all__ = ["Analysis", "Attribution", "InputFacts", "NodeStatus", "analyze", "input_facts"]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from trtscope.analysis.session import Analysis
+    from trtscope.model.artifacts import Artifacts
 
 
 def add_command(subparsers: Any, name: str, summary: str, epilog: str) -> argparse.ArgumentParser:
@@ -51,11 +52,13 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
 
 
 def stderr_console() -> Console:
+    from rich.console import Console  # (imported when a console is wanted: `report --json` never needs one)
+
     return Console(stderr=True)
 
 
 @contextmanager
-def progress_status(enabled: bool) -> Iterator[object]:
+def progress_status(enabled: bool) -> Iterator[Callable[[str], None] | None]:
     """A spinner on stderr while artifacts load (only on a terminal); yields a callback for messages."""
     if not enabled or not sys.stderr.isatty():
         yield None
@@ -89,20 +92,28 @@ def prefetch_onnx(args: argparse.Namespace, edges: bool = False) -> None:
         return
 
 
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    return {"layers": args.layers, "profile": args.profile, "times": args.times, "onnx": args.onnx,
+            "example": args.example}
+
+
+def artifacts_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Artifacts:
+    """Read and check what the input options name (a bad input raises its one-line error here), without
+    analysing it (see :func:`load_from_args`)."""
+    prefetch_onnx(args, onnx_edges)
+    from trtscope.gcpause import collector_paused
+    from trtscope.loader import load_artifacts
+
+    with progress_status(True) as progress, collector_paused():
+        return load_artifacts(args.path, progress=progress, **_inputs(args))
+
+
 def load_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Analysis:
-    """Load what the input options name. ``onnx_edges``: the command walks the ONNX graph's edges, so the
-    worker that reads the graph reads them too (in parallel with the rest of the loading)."""
+    """Load and analyse what the input options name. ``onnx_edges``: the command walks the ONNX graph's edges,
+    so the worker that reads the graph reads them too (in parallel with the rest of the loading)."""
     prefetch_onnx(args, onnx_edges)
     from trtscope.loader import load
 
     with progress_status(True) as progress:
-        return load(
-            args.path,
-            layers=args.layers,
-            profile=args.profile,
-            times=args.times,
-            onnx=args.onnx,
-            example=args.example,
-            progress=progress,
-            attribution=getattr(args, "attribution", "anchor"),
-        )
+        return load(args.path, progress=progress, attribution=getattr(args, "attribution", "anchor"),
+                    **_inputs(args))

@@ -3,9 +3,10 @@ with two inputs (``trtscope tui A B``, or per-side options as ``trtscope diff`` 
 
 The cheap checks come first: a third input path, options of the wrong mode, malformed ``--fail-on`` conditions
 and the lack of an interactive terminal are reported before anything is loaded (a 20,000-layer input takes
-seconds to load; a pipe should not wait for that). Inputs are then loaded and checked before the UI starts, so
+seconds to load; a pipe should not wait for that). Inputs are then read and checked before the UI starts, so
 a missing or bad input prints the same one-line error as ``trtscope report`` / ``trtscope diff`` and the
-terminal is never switched to the UI for nothing.
+terminal is never switched to the UI for nothing; one input's analysis itself runs in the UI's worker thread
+behind a loading Overview.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from typing import Any
 
 from trtscope.cli import diff as diff_cli
-from trtscope.cli.common import add_command, add_input_options, load_from_args
+from trtscope.cli.common import add_command, add_input_options, artifacts_from_args
 from trtscope.errors import MissingDependencyError, TrtscopeError
 
 EPILOG = """examples:
@@ -99,11 +100,21 @@ def run(args: argparse.Namespace) -> int:
                             + ("; `trtscope diff` compares two inputs there" if two else ""))
     if two:
         return _run_diff(args)
-    analysis = load_from_args(args)  # raises TrtscopeError (one line, exit 2) before any UI
-    _textual()
-    from trtscope.views.tui.app import TrtscopeApp
+    import gc
 
-    TrtscopeApp(analysis, source=describe_input(args)).run()
+    from trtscope.gcpause import collector_paused
+
+    with collector_paused():
+        art = artifacts_from_args(args)  # read and checked: a bad input is one line (exit 2) before any UI
+        gc.freeze()  # they live as long as the UI: out of the collector's sight (see gcpause)
+    _textual()
+    from trtscope.views.tui.app import PendingAnalysis, TrtscopeApp
+
+    # The Overview paints with what the inputs hold while the analysis runs in a worker thread.
+    app = TrtscopeApp(PendingAnalysis(art, attribution=args.attribution), source=describe_input(args))
+    app.run()
+    if app.failure is not None:  # raised by the analysis, reported now that the terminal is back
+        raise app.failure
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -160,12 +161,29 @@ def report_document(a: Analysis, top: int = 10, *, include_layers: bool = True) 
 def report_json(a: Analysis, top: int = 10) -> str:
     """``report --json``: the summary parts through ``json``, the (large) layers array through pandas' C
     JSON writer, which is several times faster for 20,000 records."""
+    return "".join(report_json_parts(a, top))
+
+
+#: Layers per piece of the ``layers`` array: big enough for pandas' writer to run at full speed, small enough
+#: that a 50,000-layer document (30+ MB) is never held (and encoded) whole.
+LAYER_CHUNK = 4096
+
+
+def report_json_parts(a: Analysis, top: int = 10) -> Iterator[str]:
+    """:func:`report_json` in pieces whose concatenation is the document (write them one after the other)."""
     head = dumps(report_document(a, top, include_layers=False))
     cols = [c for c in LAYER_FIELDS if c in a.layers.columns]
-    layers = a.layers[cols].copy()
-    layers["onnx_nodes"] = [list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in layers["onnx_nodes"]]
-    body = layers.to_json(orient="records", force_ascii=False, double_precision=15)
-    return head[:-1] + ',"layers":' + body + "}"
+    layers = a.layers[cols]
+    nodes = layers["onnx_nodes"].tolist()
+    if set(map(type, nodes)) != {list}:  # (the analysis gives lists; anything else becomes one, None -> [])
+        nodes = [list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in nodes]
+        layers = layers.assign(onnx_nodes=pd.Series(nodes, dtype=object, index=layers.index))
+    yield head[:-1] + ',"layers":['
+    for start in range(0, len(layers), LAYER_CHUNK):
+        body = layers.iloc[start : start + LAYER_CHUNK].to_json(orient="records", force_ascii=False,
+                                                                  double_precision=15)
+        yield ("," if start else "") + body[1:-1]
+    yield "]}"
 
 
 def dumps(doc: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -49,6 +50,12 @@ def dtype_of(text: object) -> str | None:
     bare = _DTYPE_MAP.get(text)  # 10+ and Myelin layers write the bare type name
     if bare is not None:
         return bare
+    return _dtype_in(text)
+
+
+@lru_cache(maxsize=4096)
+def _dtype_in(text: str) -> str | None:
+    """(8.x prose formats repeat across thousands of tensors: searched once each)"""
     m = _DTYPE_RE.search(text)
     return _DTYPE_MAP[m.group(0)] if m else None
 

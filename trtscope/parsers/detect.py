@@ -26,7 +26,6 @@ from trtscope.parsers.layer_info_json import layer_info_from_json, looks_like_la
 from trtscope.parsers.layer_info_text import layer_info_from_log
 from trtscope.parsers.log_facts import facts_from_log
 from trtscope.parsers.logtext import GZIP_MAGIC, MAX_LOG_BYTES, decode_text
-from trtscope.parsers.nsys_sqlite import looks_like_nsys_export
 from trtscope.parsers.onnx_wire import looks_like_onnx
 from trtscope.parsers.profile import (
     looks_like_profile,
@@ -126,6 +125,8 @@ def sniff(path: str | Path, *, strict: bool = True) -> Sniffed:
     head = read_input(p, 4096)
 
     if _is_sqlite(head):
+        from trtscope.parsers.nsys_sqlite import looks_like_nsys_export  # (sqlite3: only for SQLite files)
+
         result.kinds.append("nsys" if looks_like_nsys_export(p) else "sqlite")
         return _done(result, strict)
     if looks_like_onnx(head) or p.suffix.lower() == ".onnx":

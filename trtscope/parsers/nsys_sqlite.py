@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
 
 from trtscope.errors import InputError, reading
 from trtscope.model.artifacts import Artifacts, SourceFile
@@ -227,23 +228,43 @@ class _Db:
         return f"{alias}.{column} AS {name}" if column in self.columns(table) else f"NULL AS {name}"
 
     def frame(self, sql: str, params: Sequence[Any] = (), ints: Sequence[str] = ()) -> pd.DataFrame:
+        """The query's rows as a table: ``ints`` columns exact (int64, or Int64 where NULLs occur), the others
+        text."""
         try:
             cur = self.conn.execute(sql, tuple(params))
             rows = cur.fetchall()
         except sqlite3.Error as err:
             raise InputError(self.path, f"cannot read the export ({err})") from err
         names = [d[0] for d in cur.description]
-        cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        int_pos = [i for i, name in enumerate(names) if name in ints]
         data: dict[str, Any] = {}
-        for name, values in zip(names, cols, strict=True):
-            if name in ints:
-                try:
-                    data[name] = _int_array(values)
-                except (TypeError, ValueError, OverflowError) as err:
-                    raise InputError(self.path, f"column {name} holds values that are not integers ({err}); not "
-                                                "a genuine nsys export?") from err
+        ints_of: np.ndarray | None = None
+        if rows:
+            cells = np.empty((len(rows), len(names)), dtype=object)
+            cells[:] = rows  # one C-level copy of the cell references; columns are then strided views
+            if int_pos:
+                # every integer column checked and converted at once (C loops); NULLs become masks
+                block = cells[:, int_pos]
+                null = block == None  # noqa: E711 - elementwise over an object array
+                if set(map(type, block[~null])) <= {int}:
+                    block[null] = 0
+                    ints_of = block.astype(np.int64)
+        for i, name in enumerate(names):
+            if i in int_pos:
+                if not rows:
+                    data[name] = np.array([], dtype=np.int64)
+                elif ints_of is not None:
+                    j = int_pos.index(i)
+                    data[name] = (pd.arrays.IntegerArray(ints_of[:, j], null[:, j]) if null[:, j].any()
+                                  else ints_of[:, j])
+                else:
+                    try:
+                        data[name] = _int_array(cells[:, i].tolist())
+                    except (TypeError, ValueError, OverflowError) as err:
+                        raise InputError(self.path, f"column {name} holds values that are not integers ({err}); "
+                                                    "not a genuine nsys export?") from err
             else:
-                data[name] = pd.array(_texts(values), dtype=object)
+                data[name] = pd.array(_texts(cells[:, i].tolist() if rows else []), dtype=object)
         return pd.DataFrame(data, columns=names)
 
 
@@ -358,9 +379,10 @@ def _api_calls(db: _Db) -> pd.DataFrame:
     df["name"] = name.where(name.notna(), df["inline_name"].astype(object))
     df["pid"], df["tid"] = _split_global_tid(df["globalTid"])
     # a few hundred distinct API names: classify those, not every row
-    kinds = {n: "driver" if n.startswith("cu") and not n.startswith("cuda") else "runtime"
-             for n in pd.unique(df["name"].dropna())}
-    df["kind"] = df["name"].map(kinds).astype(object).fillna("runtime")
+    codes, uniques = pd.factorize(df["name"].astype(object))
+    kinds = np.array([*("driver" if isinstance(n, str) and n.startswith("cu") and not n.startswith("cuda")
+                        else "runtime" for n in uniques.tolist()), "runtime"], dtype=object)
+    df["kind"] = pd.Series(kinds[codes], dtype=object, index=df.index)  # (code -1: no name -> the last entry)
     return ensure_columns(df, API_CALL_COLUMNS)[list(API_CALL_COLUMNS)]
 
 
@@ -613,12 +635,52 @@ def _read(db: _Db, step: Callable[[str], None]) -> NsysReport:
 
 
 
+_CORR_BITS = 39  # correlation ids are 32-bit in CUPTI; a key is (pid << 39) | correlation id
+
+
+def _launch_rows(kernels: pd.DataFrame, launches: pd.DataFrame) -> np.ndarray | None:
+    """Per kernel, the row of its launching call in ``launches`` (-1: none), matched on (process, correlation
+    id) through one int64 key each; None when some process id is missing or a correlation id does not fit the
+    key (the general merge handles those)."""
+    if kernels["kpid"].isna().any() or launches["api_pid"].isna().any():
+        return None
+
+    def key(pid: pd.Series, corr: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+        c = corr.to_numpy(dtype=np.int64, na_value=-1)
+        valid = corr.notna().to_numpy()
+        if ((c[valid] < 0) | (c[valid] >= 1 << _CORR_BITS)).any():
+            return None
+        return (pid.to_numpy(dtype=np.int64) << _CORR_BITS) | np.where(valid, c, 0), valid
+
+    k, lk = key(kernels["kpid"], kernels["correlation_id"]), key(launches["api_pid"], launches["correlation_id"])
+    if k is None or lk is None:
+        return None
+    index = pd.Index(lk[0])
+    if not index.is_unique:  # (_launches keeps one call per key; never rely on it silently)
+        return None
+    rows = index.get_indexer(k[0])
+    rows[~k[1]] = -1
+    return rows
+
+
 def _join_launches(kernels: pd.DataFrame, api: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
     """Attach the launching call's thread and host interval, per process (never duplicating a kernel)."""
     gp = kernels["global_pid"]
     kernels["kpid"] = (gp.astype("Int64") // (1 << 24)) % (1 << 24)
     launches = _launches(api)
-    if kernels["kpid"].notna().all():
+    rows = _launch_rows(kernels, launches)
+    merged: Any
+    if rows is not None:  # the usual case: one hash lookup per kernel instead of a two-column merge
+        merged = kernels
+        found = rows >= 0
+        for c in ("api_pid", "tid", "api_start_ns", "api_end_ns", "launch_api"):
+            col = launches[c]
+            if col.dtype.kind not in "iu":  # text: its own dtype, missing where no launch (as a merge gives)
+                merged[c] = pd.Series(take(col.array, rows, allow_fill=True), dtype=col.dtype, index=merged.index)
+            else:
+                merged[c] = pd.arrays.IntegerArray(col.to_numpy(dtype=np.int64, na_value=0)[rows],
+                                                   ~found | col.isna().to_numpy()[rows])
+    elif kernels["kpid"].notna().all():
         merged = kernels.merge(
             launches, how="left", left_on=["kpid", "correlation_id"], right_on=["api_pid", "correlation_id"],
             validate="many_to_one",

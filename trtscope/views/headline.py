@@ -6,7 +6,7 @@ Both views show exactly these rows, so a figure can never read differently in th
 
 from __future__ import annotations
 
-from trtscope.analysis.session import Analysis
+from trtscope.analysis.session import Analysis, InputFacts
 from trtscope.presentation.formatting import ms, pct
 from trtscope.presentation.labels import KIND_LABELS, UNFUSED_MARK, counts_text
 
@@ -22,13 +22,41 @@ def layer_kinds_text(kinds: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {KIND_LABELS.get(k, k)}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
 
 
+def _meta_rows(meta: dict[str, object]) -> list[HeadlineRow]:
+    return [(label, str(meta[key]), "") for key, label in
+            (("gpu", "GPU"), ("tensorrt_version", "TensorRT"), ("precision", "Precision")) if meta.get(key)]
+
+
+ANALYSING = "analysing…"
+
+
+def loading_rows(f: InputFacts) -> list[HeadlineRow]:
+    """The rows shown while the analysis runs: what the inputs hold, every figure still to come marked so."""
+    rows = _meta_rows(f.metadata)
+    if f.layer_count is not None:
+        rows.append(("Layer information", LAYER_DETAIL.get(str(f.layer_detail), str(f.layer_detail)), ""))
+        rows.append(("Engine layers", f"{f.layer_count:,}  (kinds: {ANALYSING})", ""))
+    elif f.profiled_layers is not None:
+        rows.append(("Engine layers", f"{f.profiled_layers:,} in the profile  (kinds: {ANALYSING})", ""))
+    else:
+        rows.append(("Engine layers", "none", ""))
+    if f.onnx_node_count is not None:
+        rows.append(("ONNX nodes", f"{f.onnx_node_count:,}  (statuses: {ANALYSING})", ""))
+    if f.profiled_layers is not None:
+        rows.append(("Per-layer profile", f"{f.profiled_layers:,} layers", ""))
+    if f.iterations is not None:
+        rows.append(("Per-iteration times", f"{f.iterations:,} iterations", ""))
+    if f.kernel_count:
+        rows.append(("Kernels", f"{f.kernel_count:,} launches  (attribution: {ANALYSING})", ""))
+    rows.append(("Analysis", "mapping layers to ONNX nodes, coverage, hotspots: the other screens open when it "
+                 "is done", "bold"))
+    return rows
+
+
 def headline_rows(a: Analysis) -> list[HeadlineRow]:
     s = a.summary
     meta = s.metadata
-    rows: list[HeadlineRow] = []
-    for key, label in (("gpu", "GPU"), ("tensorrt_version", "TensorRT"), ("precision", "Precision")):
-        if meta.get(key):
-            rows.append((label, str(meta[key]), ""))
+    rows: list[HeadlineRow] = _meta_rows(meta)
     if not s.layer_count:
         rows.append(("Engine layers", "none: kernels are listed by NVTX range; pass --layers to map them to layers "
                      "and ONNX nodes" if s.kernels is not None else "none: no layer information or profile was given",

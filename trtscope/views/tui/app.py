@@ -4,38 +4,74 @@ help, the command palette, theme, quit.
 
 Screens never call the App: they post messages (``messages.py``) that the handlers below act on, and the App
 hands a jump to the target screen through the small protocol every screen has (``BaseScreen.apply_jump``,
-``snapshot``/``restore``, ``current_row``, ``export_target``)."""
+``snapshot``/``restore``, ``current_row``, ``export_target``).
+
+Given a :class:`PendingAnalysis` (inputs already read and checked), the App paints a loading Overview first and
+analyses in a worker thread, then opens the real screens: on a 20,000-layer engine the first frame comes
+before the analysis, not after it."""
 
 from __future__ import annotations
 
+import gc
 import getpass
+import importlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 
-from trtscope.analysis.session import Analysis
+from trtscope.analysis.session import Analysis, InputFacts, analyze, input_facts
 from trtscope.atomic import atomic_write
 from trtscope.errors import TrtscopeError
+from trtscope.gcpause import collector_paused
+from trtscope.model.artifacts import Artifacts
 from trtscope.views.tui.commands import TrtscopeCommands
 from trtscope.views.tui.messages import GoBack, JumpTo, OpenLayer
 from trtscope.views.tui.screens.base import BaseScreen
-from trtscope.views.tui.screens.copy import ROLES, CopyScreen
-from trtscope.views.tui.screens.detail import LayerDetailScreen
-from trtscope.views.tui.screens.export import ExportScreen, choices
-from trtscope.views.tui.screens.fusion import FusionScreen
-from trtscope.views.tui.screens.help import HelpScreen
-from trtscope.views.tui.screens.hotspots import HotspotsScreen
-from trtscope.views.tui.screens.kernels import KernelsScreen
-from trtscope.views.tui.screens.layers import LayersScreen
-from trtscope.views.tui.screens.lint import LintScreen
-from trtscope.views.tui.screens.overview import OverviewScreen
-from trtscope.views.tui.screens.timeline import TimelineScreen
+from trtscope.views.tui.screens.loading import LoadingScreen
 from trtscope.views.tui.widgets.nav import SCREENS
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+#: mode -> (module under views/tui/screens, class): imported when first shown (or, behind the loading screen,
+#: while the analysis runs), so the first frame does not wait for every screen's code.
+MODE_SCREENS: dict[str, tuple[str, str]] = {
+    "overview": ("overview", "OverviewScreen"),
+    "layers": ("layers", "LayersScreen"),
+    "fusion": ("fusion", "FusionScreen"),
+    "hotspots": ("hotspots", "HotspotsScreen"),
+    "kernels": ("kernels", "KernelsScreen"),
+    "timeline": ("timeline", "TimelineScreen"),
+    "lint": ("lint", "LintScreen"),
+}
+#: the other screens the App opens itself (detail, copy, export, help)
+_MORE_SCREENS = ("detail", "copy", "export", "help")
+
+
+def _screen_module(name: str) -> Any:
+    return importlib.import_module(f"trtscope.views.tui.screens.{name}")
+
+
+def _mode_screen(mode: str) -> Callable[[], Screen]:
+    def make() -> Screen:
+        module, cls = MODE_SCREENS[mode]
+        screen: Screen = getattr(_screen_module(module), cls)()
+        return screen
+
+    return make
+
+
+def import_screens() -> None:
+    """Import every screen's module now (a worker does this behind the loading screen)."""
+    for name in (*(m for m, _ in MODE_SCREENS.values()), *_MORE_SCREENS):
+        _screen_module(name)
 
 HISTORY = 100  # jumps remembered for the back key
 
@@ -48,6 +84,27 @@ class Location:
     depth: int
     state: Any
     layer: int | None = None  # the layer detail on top, re-opened if a jump closed it meanwhile
+
+
+@dataclass(frozen=True)
+class PendingAnalysis:
+    """Inputs read and checked (so a bad one was reported before the UI started), not yet analysed."""
+
+    artifacts: Artifacts
+    attribution: str = "anchor"
+
+    @property
+    def facts(self) -> InputFacts:
+        return input_facts(self.artifacts)
+
+
+class AnalysisReady(Message):
+    """The worker's analysis (or the error it raised), handed to the App's thread."""
+
+    def __init__(self, analysis: Analysis | None, error: BaseException | None = None) -> None:
+        super().__init__()
+        self.analysis = analysis
+        self.error = error
 
 
 def clipboard_file() -> Path:
@@ -66,15 +123,7 @@ class TrtscopeApp(App[None]):
     TITLE = "trtscope"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {TrtscopeCommands}
-    MODES: ClassVar[dict[str, type[BaseScreen]]] = {  # type: ignore[assignment]
-        "overview": OverviewScreen,
-        "layers": LayersScreen,
-        "fusion": FusionScreen,
-        "hotspots": HotspotsScreen,
-        "kernels": KernelsScreen,
-        "timeline": TimelineScreen,
-        "lint": LintScreen,
-    }
+    MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {m: _mode_screen(m) for m in MODE_SCREENS}
     BINDINGS: ClassVar[list[BindingType]] = [
         *[Binding(key, f"show('{mode}')", f"Go to {label}", show=False) for key, mode, label in SCREENS],
         Binding("question_mark", "help", "Help", show=True),
@@ -86,18 +135,29 @@ class TrtscopeApp(App[None]):
         Binding("q", "quit", "Quit", show=True),
     ]
 
-    def __init__(self, analysis: Analysis, source: str = "", start: str = "overview") -> None:
+    def __init__(self, analysis: Analysis | PendingAnalysis, source: str = "", start: str = "overview") -> None:
         super().__init__()
-        self.analysis = analysis
         self.source = source
         self.start = start
-        self.available_modes = {m for _, m, _ in SCREENS if not self.missing(m)}
+        self.pending = analysis if isinstance(analysis, PendingAnalysis) else None
+        #: what the analysis worker raised (the caller reports it once the terminal is restored)
+        self.failure: BaseException | None = None
+        self.available_modes: set[str] = set()
+        if not isinstance(analysis, PendingAnalysis):
+            self._take(analysis)
         self.history: list[Location] = []
         self.last_export: str | None = None
         self.last_copy: str | None = None
 
+    def _take(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.pending = None
+        self.available_modes = {m for _, m, _ in SCREENS if not self.missing(m)}
+
     def missing(self, mode: str) -> str:
         """Why ``mode`` has nothing to show for this input ("" when it has)."""
+        if self.pending is not None:
+            return "still analysing the input (this screen opens when the analysis is done)"
         a = self.analysis
         no_layers = "no engine layers (give the layer information: --layers, or a profile)"
         if mode in ("layers", "hotspots", "lint") and not a.has_layers:
@@ -114,6 +174,34 @@ class TrtscopeApp(App[None]):
         return ""
 
     def on_mount(self) -> None:
+        if self.pending is None:
+            self.switch_mode(self.start if self.start in self.available_modes else "overview")
+            return
+        self.push_screen(LoadingScreen(self.pending.facts, self.source))
+        self.call_after_refresh(self.run_worker, self._analyse, thread=True, exit_on_error=False, name="analysis")
+
+    def _analyse(self) -> None:  # in a worker thread
+        pending = self.pending
+        assert pending is not None
+        try:
+            with collector_paused():
+                a = analyze(pending.artifacts, attribution=pending.attribution)
+                import_screens()  # (behind the loading screen: the switch to the Overview is then instant)
+                # the inputs and the analysis live as long as the UI: out of the collector's sight, so its
+                # collections while the UI runs stay small
+                gc.freeze()
+        except BaseException as err:  # reported by the caller after the UI has given the terminal back
+            self.post_message(AnalysisReady(None, err))
+            return
+        self.post_message(AnalysisReady(a))
+
+    @on(AnalysisReady)
+    def _analysis_ready(self, message: AnalysisReady) -> None:
+        if message.analysis is None:
+            self.failure = message.error
+            self.exit()
+            return
+        self._take(message.analysis)
         self.switch_mode(self.start if self.start in self.available_modes else "overview")
 
     # -- where we are, and the back key ----------------------------------------------------------------------
@@ -124,6 +212,8 @@ class TrtscopeApp(App[None]):
     def here(self) -> Location:
         base = self._base()
         top = self.screen_stack[-1] if self.screen_stack else None
+        from trtscope.views.tui.screens.detail import LayerDetailScreen
+
         layer = top.index if isinstance(top, LayerDetailScreen) else None
         return Location(self.current_mode, len(self.screen_stack), base.snapshot() if base else None, layer)
 
@@ -148,6 +238,8 @@ class TrtscopeApp(App[None]):
             if base is not None and loc.state is not None:
                 base.restore(loc.state)
             if loc.layer is not None and len(self.screen_stack) < loc.depth:
+                from trtscope.views.tui.screens.detail import LayerDetailScreen
+
                 self.push_screen(LayerDetailScreen(loc.layer, mode=loc.mode))
             return
         if len(self.screen_stack) > 1:  # nothing remembered: at least close a detail
@@ -172,6 +264,8 @@ class TrtscopeApp(App[None]):
     @on(OpenLayer)
     def _open_layer(self, message: OpenLayer) -> None:
         """The detail of a layer, over the screen it was opened from."""
+        from trtscope.views.tui.screens.detail import LayerDetailScreen
+
         self.remember()
         self.push_screen(LayerDetailScreen(message.index, node=message.node, mode=self.current_mode))
 
@@ -196,9 +290,13 @@ class TrtscopeApp(App[None]):
         row = screen.current_row() if isinstance(screen, BaseScreen) else None
         if row is None:
             return {}
+        from trtscope.views.tui.screens.copy import ROLES
+
         return {role: v for role in ROLES if (v := row.get(role))}
 
     def action_copy(self, role: str) -> None:
+        from trtscope.views.tui.screens.copy import ROLES
+
         values = self._row_values()
         if role not in values:
             self.notify(f"nothing to copy: no {ROLES[role]} on this row", markup=False)
@@ -206,6 +304,8 @@ class TrtscopeApp(App[None]):
         self.copy_text(values[role], ROLES[role])
 
     def action_copy_menu(self) -> None:
+        from trtscope.views.tui.screens.copy import ROLES, CopyScreen
+
         values = self._row_values()
         if not values:
             self.notify("nothing to copy here: put the cursor on a row of a table", markup=False)
@@ -232,6 +332,8 @@ class TrtscopeApp(App[None]):
 
     # -- keys that work everywhere -------------------------------------------------------------------------
     def action_help(self) -> None:
+        from trtscope.views.tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return
@@ -241,6 +343,11 @@ class TrtscopeApp(App[None]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_export(self) -> None:
+        if self.pending is not None:
+            self.notify("nothing to export yet: the analysis is still running", markup=False)
+            return
+        from trtscope.views.tui.screens.export import ExportScreen, choices
+
         screen = self.screen
         table = screen.export_target() if isinstance(screen, BaseScreen) else None
         frame = table.export_frame() if table is not None else None

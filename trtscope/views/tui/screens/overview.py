@@ -25,17 +25,12 @@ from trtscope.views.tui.data import UNFUSED
 from trtscope.views.tui.messages import Jump, JumpTo
 from trtscope.views.tui.screens.base import BaseScreen, focus_first_table, section
 from trtscope.views.tui.widgets import FrameTable, KeyValues
-from trtscope.views.tui.widgets.kv import Row
+from trtscope.views.tui.widgets.kv import Row, headline_panel_rows
 
 
 def headline(a: Analysis, source: str) -> list[Row]:
     """The figures at the top of the Overview: the console report's headline rows (views/headline.py)."""
-    rows: list[Row] = [("Input", Text(printable(source)))] if source else []
-    for label, text, emph in headline_rows(a):
-        rows.append((label, Text(text, style="bold") if emph else text))
-    if a.warnings:
-        rows.append(("Warnings", f"{len(a.warnings):,} (below)"))
-    return rows
+    return headline_panel_rows(source, headline_rows(a), f"{len(a.warnings):,} (below)" if a.warnings else "")
 
 
 def op_time_frame(a: Analysis) -> pd.DataFrame:

@@ -3,13 +3,25 @@ under themselves. Values are Text, never markup (TensorRT names contain square b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from trtscope.presentation.formatting import printable
+
 Row = tuple[str, "str | Text"]
+
+
+def headline_panel_rows(source: str, rows: Iterable[tuple[str, str, str]], warnings: str = "") -> list[Row]:
+    """A headline panel's rows: the input (when named), the headline rows (label, text, emphasis; bold where
+    emphasised) and, when given, a line about the warnings."""
+    out: list[Row] = [("Input", Text(printable(source)))] if source else []
+    out += [(label, Text(text, style="bold") if emph else text) for label, text, emph in rows]
+    if warnings:
+        out.append(("Warnings", warnings))
+    return out
 
 
 def kv_table(rows: Sequence[Row]) -> Table:
