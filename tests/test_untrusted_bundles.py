@@ -311,3 +311,37 @@ def test_unknown_manifest_fields_and_tables_are_left_alone(tmp_path: Path) -> No
                                 m["tables"].__setitem__("future_table", {"path": "/etc/passwd"})))
     art = read_bundle(b)
     assert len(art.kernels) == pq.read_metadata(b / "tables" / "kernels.parquet").num_rows
+
+
+@pytest.mark.parametrize("where", ["artifact", "table"])
+def test_a_lone_surrogate_in_a_manifest_path_is_refused(tmp_path: Path, where: str) -> None:
+    """Found by the long fuzz run: a ``\\ud800`` escape in a path crashed the reader while encoding it."""
+    from trtscope.bundle.reader import read_bundle
+    from trtscope.errors import InputError
+
+    b = base_bundle(tmp_path / "b")
+    if where == "artifact":
+        set_artifact(b, "layers", "raw/x\ud800.log")
+    else:
+        set_table(b, "nvml", "tables/x\ud800.parquet")
+    with pytest.raises(InputError, match="lone surrogate") as err:
+        read_bundle(b)
+    assert str(b / "manifest.json") in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bundle_kernels_ending_before_they_start_are_left_out(tmp_path: Path) -> None:
+    """Found by the long fuzz run (a flipped byte in kernels.parquet): such records are dropped with a warning,
+    as the nsys reader does, instead of entering the analysis with negative durations."""
+    from trtscope.bundle.reader import read_bundle
+
+    b = base_bundle(tmp_path / "b")
+    raw = pq.read_table(b / "tables" / "kernels.parquet")
+    starts, ends = raw["start_ns"].to_pylist(), raw["end_ns"].to_pylist()
+    bad = {0, len(starts) // 2}
+    for i in bad:
+        starts[i] = ends[i] + 5
+    rewrite_kernels(b, lambda t: _replace_column(t, "start_ns", pa.array(starts, type=t.schema.field("start_ns").type)))
+    art = read_bundle(b)
+    assert len(art.kernels) == len(starts) - len(bad)
+    assert (art.kernels["end_ns"] >= art.kernels["start_ns"]).all()
+    assert any(f"{len(bad)} kernel records" in w and "end before they start" in w for w in art.warnings)
