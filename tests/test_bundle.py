@@ -94,3 +94,20 @@ def test_bad_manifests(tmp_path: Path, manifest: str, fragment: str) -> None:
     with pytest.raises(InputError) as err:
         read_bundle(tmp_path)
     assert fragment in str(err.value) and "manifest.json" in str(err.value)
+
+
+def test_tables_are_the_bytes_pandas_writes(tmp_path: Path) -> None:
+    # the writer converts on its own thread; the file must be what DataFrame.to_parquet writes
+    df = pd.DataFrame({
+        "start_ns": [3, 1, 2],
+        "grid_x": pd.array([1, None, 3], dtype="Int64"),
+        "name": ["a", None, "c"],
+        "flag": [True, False, True],
+        "basis": pd.Categorical(["launch", "graph", "launch"]),
+    }, index=[7, 8, 9])
+    with BundleWriter(tmp_path / "b.trtscope") as w:
+        written = w.write_table("kernels", df)
+    expected = tmp_path / "expected.parquet"
+    df.reset_index(drop=True).to_parquet(expected, index=False)
+    assert written.read_bytes() == expected.read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(written), df.reset_index(drop=True))

@@ -159,6 +159,29 @@ def test_metadata(tmp_path: Path) -> None:
     assert read_report(old.path).metadata["nsys_version"] == "2022.2.1.31"
 
 
+def test_equal_starts_keep_the_table_order_and_nulls_stay_null(tmp_path: Path) -> None:
+    # rows are read in table order and sorted by start: kernels and API calls that start together must keep
+    # the order SQLite's ORDER BY gives them; NULL integers (read as ifnull + a bit) must stay missing
+    run = synth.build(tmp_path / "r.sqlite")
+    k, r = "CUPTI_ACTIVITY_KIND_KERNEL", "CUPTI_ACTIVITY_KIND_RUNTIME"
+    with sqlite3.connect(run.path) as conn:
+        conn.execute(f"UPDATE {k} SET start = (SELECT min(start) FROM {k}) WHERE rowid % 4 = 0")
+        conn.execute(f"UPDATE {k} SET correlationId = NULL WHERE rowid % 3 = 0")
+        conn.execute(f"UPDATE {k} SET gridY = -9223372036854775808, blockZ = 9223372036854775807 WHERE rowid = 5")
+        conn.execute(f"UPDATE {r} SET start = (SELECT min(start) FROM {r}) WHERE rowid % 4 = 0")
+        conn.execute(f"UPDATE {r} SET globalTid = NULL WHERE rowid % 5 = 0")
+    kernel_rows = sql(run.path, f"SELECT start, end, correlationId, gridY, blockZ FROM {k} ORDER BY start")
+    api_rows = sql(run.path, f"SELECT start, end, correlationId, globalTid FROM {r} ORDER BY start")
+    assert len({s for s, *_ in kernel_rows}) < len(kernel_rows) and any(c is None for _, _, c, _, _ in kernel_rows)
+    report = read_report(run.path)
+    got = report.kernels[["start_ns", "end_ns", "correlation_id", "grid_y", "block_z"]]
+    assert [tuple(na(v) for v in row) for row in got.itertuples(index=False)] == kernel_rows
+    api = report.api_calls
+    assert [(int(s), int(e), na(c)) for s, e, c in zip(api["start_ns"], api["end_ns"], api["correlation_id"],
+                                                       strict=True)] == [row[:3] for row in api_rows]
+    assert [na(p) is None for p in api["pid"]] == [g is None for *_, g in api_rows]
+
+
 # --- errors ----------------------------------------------------------------------------------------------------
 def assert_input_error(path: Path, *fragments: str) -> None:
     with pytest.raises(InputError) as err:

@@ -142,7 +142,7 @@ class BundleWriter:
             self._make_dirs()
         target = self.dir / "tables" / f"{key}.parquet"
         buf = io.BytesIO()
-        df.reset_index(drop=True).to_parquet(buf, index=False)
+        _to_parquet(df.reset_index(drop=True), buf)
         with atomic_open(target, "wb") as fh:
             fh.write(buf.getvalue())
         self.manifest["tables"][key] = {
@@ -227,3 +227,16 @@ class BundleWriter:
         if not self._made:
             self._make_dirs()
         atomic_write(self.dir / MANIFEST_NAME, json.dumps(self.manifest, indent=2, default=str) + "\n")
+
+
+def _to_parquet(df: pd.DataFrame, buf: io.BytesIO) -> None:
+    """What ``df.to_parquet(buf, index=False)`` writes, byte for byte, converted on this thread: pyarrow's
+    default converts columns in a pool of threads started per table, which costs more CPU than it saves
+    (twice the conversion time for a 340,000-kernel table)."""
+    if df.attrs:  # stored as pandas metadata: left to pandas
+        df.to_parquet(buf, index=False)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False, nthreads=1), buf, compression="snappy")
