@@ -109,3 +109,31 @@ def test_tui_module_imports_no_textual() -> None:
             "print(any(m.startswith('textual') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "False"
+
+
+def test_only_large_inputs_are_read_behind_the_ui(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The cheap checks decide: inputs above the threshold (ONNX models and documents not counted) are read
+    behind the UI; missing paths, bundles, the example and small inputs are read (and refused) before it."""
+    import argparse
+
+    import trtscope.cli.tui as cli_tui
+
+    def args(path: object = None, **kw: object) -> argparse.Namespace:
+        base = {"layers": None, "profile": None, "times": None, "onnx": None, "example": False}
+        return argparse.Namespace(path=None if path is None else str(path), **{**base, **kw})
+
+    monkeypatch.setattr(cli_tui, "READ_FIRST_BYTES", 1000)
+    d = tmp_path / "engine"
+    d.mkdir()
+    (d / "model.onnx").write_bytes(b"\x08\x07" + b"\x00" * 5000)  # an ONNX model: walked by its own worker
+    (d / "README.md").write_text("x" * 5000)  # a document: skipped
+    (d / "engine.layers.json").write_text("{" + " " * 900 + "}")
+    assert not cli_tui._read_behind_ui(args(d))
+    (d / "engine.profile.json").write_text("[" + " " * 900 + "]")
+    assert cli_tui._read_behind_ui(args(d))
+    assert cli_tui._read_behind_ui(args(layers=d / "engine.layers.json", profile=d / "engine.profile.json"))
+    assert not cli_tui._read_behind_ui(args(layers=d / "engine.layers.json"))
+    assert not cli_tui._read_behind_ui(args(d, layers=tmp_path / "missing.json"))
+    assert not cli_tui._read_behind_ui(args(example=True))
+    (d / "manifest.json").write_text("{}")
+    assert not cli_tui._read_behind_ui(args(d))

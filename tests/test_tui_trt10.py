@@ -262,3 +262,60 @@ def test_an_analysis_error_ends_the_ui_and_is_reported(monkeypatch) -> None:  # 
 
     run_app(app, script)
     assert isinstance(app.failure, InputError) and "only the analysis sees" in str(app.failure)
+
+
+def test_large_inputs_are_read_behind_the_loading_overview(rtx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Inputs read by the worker: the first frame says they are being read, then shows what they hold (the
+    counts of the example's own files), then the full Overview."""
+    import threading
+
+    import trtscope.views.tui.app as tui_app
+    from trtscope.loader import load_artifacts
+
+    release = threading.Event()
+
+    def read() -> Any:  # the reading waits until the first frame was checked
+        assert release.wait(30)
+        return load_artifacts(example=True)
+
+    app = TrtscopeApp(tui_app.PendingAnalysis(None, read=read), source="example")
+
+    async def script(pilot: Any) -> None:
+        await settle(pilot)
+        text = shown(app)
+        assert re.search(r"Engine layers\s+reading the inputs…", text) and not re.search(r"ONNX nodes\s+\d", text)
+        release.set()
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if "Fusion coverage" in shown(app):
+                break
+        text = shown(app)
+        assert "Fusion coverage" in text and re.search(rf"ONNX nodes\s+{len(rtx['onnx_names'])}:", text)
+
+    run_app(app, script)
+    assert app.failure is None
+
+
+def test_a_bad_input_found_behind_the_ui_ends_it_and_is_reported(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The error the reading raises is the one-line error `trtscope report` gives for the same input."""
+    import trtscope.views.tui.app as tui_app
+    from trtscope.cli.main import main
+    from trtscope.errors import InputError
+    from trtscope.loader import load_artifacts
+
+    bad = tmp_path / "model.layers.json"
+    bad.write_text('{"Layers": [ {"Name": ')  # cut off mid-way
+    app = TrtscopeApp(tui_app.PendingAnalysis(None, read=lambda: load_artifacts(bad)), source=str(bad))
+
+    async def script(pilot: Any) -> None:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.failure is not None:
+                break
+
+    run_app(app, script)
+    assert isinstance(app.failure, InputError)
+    assert main(["report", str(bad)]) == 2  # the same file, the same problem
+    with pytest.raises(InputError) as err:
+        load_artifacts(bad)
+    assert str(app.failure) == str(err.value) and str(bad) in str(app.failure)

@@ -97,15 +97,16 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
             "example": args.example}
 
 
-def artifacts_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Artifacts:
+def artifacts_from_args(args: argparse.Namespace, onnx_edges: bool = False, progress: bool = True) -> Artifacts:
     """Read and check what the input options name (a bad input raises its one-line error here), without
-    analysing it (see :func:`load_from_args`)."""
+    analysing it (see :func:`load_from_args`). ``progress``: a spinner on stderr when it is a terminal (not
+    while a UI owns the terminal)."""
     prefetch_onnx(args, onnx_edges)
     from trtscope.gcpause import collector_paused
     from trtscope.loader import load_artifacts
 
-    with progress_status(True) as progress, collector_paused():
-        return load_artifacts(args.path, progress=progress, **_inputs(args))
+    with progress_status(progress) as progress_cb, collector_paused():
+        return load_artifacts(args.path, progress=progress_cb, **_inputs(args))
 
 
 def load_from_args(args: argparse.Namespace, onnx_edges: bool = False) -> Analysis:

@@ -104,18 +104,65 @@ def run(args: argparse.Namespace) -> int:
 
     from trtscope.gcpause import collector_paused
 
-    with collector_paused():
-        art = artifacts_from_args(args)  # read and checked: a bad input is one line (exit 2) before any UI
-        gc.freeze()  # they live as long as the UI: out of the collector's sight (see gcpause)
+    art = None
+    if not _read_behind_ui(args):
+        with collector_paused():
+            art = artifacts_from_args(args)  # read and checked: a bad input is one line (exit 2) before any UI
+            gc.freeze()  # they live as long as the UI: out of the collector's sight (see gcpause)
     _textual()
     from trtscope.views.tui.app import PendingAnalysis, TrtscopeApp
 
-    # The Overview paints with what the inputs hold while the analysis runs in a worker thread.
-    app = TrtscopeApp(PendingAnalysis(art, attribution=args.attribution), source=describe_input(args))
+    # The Overview paints at once (with what the inputs hold, when they were read first) while the reading
+    # left and the analysis run in a worker thread.
+    pending = PendingAnalysis(art, attribution=args.attribution,
+                              read=None if art is not None else lambda: artifacts_from_args(args, progress=False))
+    app = TrtscopeApp(pending, source=describe_input(args))
     app.run()
-    if app.failure is not None:  # raised by the analysis, reported now that the terminal is back
+    if app.failure is not None:  # raised by the reading or the analysis, reported now that the terminal is back
         raise app.failure
     return 0
+
+
+#: Inputs to read of at most this many bytes (ONNX models and documents aside) are read before the UI starts:
+#: that takes a fraction of a second, and a bad one then never touches the terminal.
+READ_FIRST_BYTES = 4 * 1024**2
+
+
+def _read_behind_ui(args: argparse.Namespace) -> bool:
+    """Whether the inputs are large enough to be read behind the loading Overview rather than before the UI:
+    decided by cheap checks only (paths exist, sizes). A missing path, a bundle, the bundled example or small
+    inputs are read first, so their errors are the one-line error before any UI; a large input found bad
+    while the UI runs ends the UI and is reported the same way (exit 2) once the terminal is restored. The
+    ONNX graph's walk starts now either way (a worker process, before the UI's imports)."""
+    from pathlib import Path
+
+    from trtscope.cli.common import prefetch_onnx
+
+    if args.example:
+        return False
+    named = [Path(v) for v in (args.path, args.layers, args.profile, args.times, args.onnx) if v]
+    if not named or not all(p.exists() for p in named):
+        return False
+    prefetch_onnx(args)
+    from trtscope.errors import InputError
+    from trtscope.parsers.files import is_document, read_input
+    from trtscope.parsers.onnx_wire import looks_like_onnx, onnx_files_in
+
+    total = 0
+    try:
+        for p in named:
+            if p.is_dir():
+                if (p / "manifest.json").exists():  # a bundle (or something claiming to be one): read first
+                    return False
+                files = [f for f in onnx_files_in(p)[1] if not is_document(f)]
+            elif p.suffix.lower() == ".onnx" or looks_like_onnx(read_input(p, 16)):
+                continue  # walked by the worker started above
+            else:
+                files = [p]
+            total += sum(f.stat().st_size for f in files)
+    except (InputError, OSError):
+        return False  # the reader says why, before the UI
+    return total > READ_FIRST_BYTES
 
 
 def _run_diff(args: argparse.Namespace) -> int:

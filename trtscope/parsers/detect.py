@@ -21,7 +21,7 @@ import pandas as pd
 from trtscope.errors import InputError, reading
 from trtscope.model.artifacts import LayerInfo, LayerProfile
 from trtscope.parsers import jsonio
-from trtscope.parsers.files import read_input
+from trtscope.parsers.files import is_document, read_input
 from trtscope.parsers.layer_info_json import layer_info_from_json, looks_like_layer_info
 from trtscope.parsers.layer_info_text import layer_info_from_log
 from trtscope.parsers.log_facts import facts_from_log
@@ -37,25 +37,7 @@ from trtscope.parsers.times import looks_like_times, times_from_json
 
 __all__ = ["MAX_LOG_BYTES", "Sniffed", "is_document", "sniff"]
 
-#: Suffixes of documents and code: never artifacts when met in a directory (named explicitly, they are read).
-DOCUMENT_SUFFIXES = frozenset({
-    ".md", ".markdown", ".rst", ".adoc", ".html", ".htm", ".pdf", ".py", ".sh", ".ipynb", ".cfg", ".toml",
-    ".yaml", ".yml", ".ini", ".c", ".cc", ".cpp", ".h", ".hpp", ".png", ".jpg", ".jpeg", ".svg", ".csv",
-})
-#: Stems of project documents (``LICENSE``, ``README.txt``, ``SOURCE.md``...).
-DOCUMENT_STEMS = frozenset({"license", "licence", "copying", "notice", "readme", "source", "authors",
-                            "changelog", "changes", "contributing"})
 _BINARY_UTF16 = (b"\xff\xfe", b"\xfe\xff")
-
-
-def is_document(path: str | Path) -> bool:
-    """A document or source file that a directory scan skips (decided by name: its content may well quote
-    log lines)."""
-    p = Path(path)
-    stem = p.name.split(".")[0].lower()
-    stem = stem.removesuffix("-apache-2").removesuffix("-apache-2.0")
-    return p.suffix.lower() in DOCUMENT_SUFFIXES or stem in DOCUMENT_STEMS or stem.startswith(("license-",
-                                                                                              "licence-"))
 
 
 @dataclass

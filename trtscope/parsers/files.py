@@ -67,3 +67,23 @@ def read_input(path: str | Path, limit: int = -1, expected: str = "a file", *, m
             return fh.read(limit)
         except OSError as err:
             raise InputError(path, f"cannot read ({err.strerror or err})") from err
+
+
+#: Suffixes of documents and code: never artifacts when met in a directory (named explicitly, they are read).
+DOCUMENT_SUFFIXES = frozenset({
+    ".md", ".markdown", ".rst", ".adoc", ".html", ".htm", ".pdf", ".py", ".sh", ".ipynb", ".cfg", ".toml",
+    ".yaml", ".yml", ".ini", ".c", ".cc", ".cpp", ".h", ".hpp", ".png", ".jpg", ".jpeg", ".svg", ".csv",
+})
+#: Stems of project documents (``LICENSE``, ``README.txt``, ``SOURCE.md``...).
+DOCUMENT_STEMS = frozenset({"license", "licence", "copying", "notice", "readme", "source", "authors",
+                            "changelog", "changes", "contributing"})
+
+
+def is_document(path: str | Path) -> bool:
+    """A document or source file that a directory scan skips (decided by name: its content may well quote
+    log lines)."""
+    p = Path(path)
+    stem = p.name.split(".")[0].lower()
+    stem = stem.removesuffix("-apache-2").removesuffix("-apache-2.0")
+    return p.suffix.lower() in DOCUMENT_SUFFIXES or stem in DOCUMENT_STEMS or stem.startswith(("license-",
+                                                                                              "licence-"))

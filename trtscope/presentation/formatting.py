@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pandas as pd
-
 _CONTROL = {0x1E: "␞", 0x1F: "␟", 0x0A: "⏎", 0x0D: "␍", 0x09: "␉"}
 
 
@@ -24,6 +22,8 @@ def is_missing(v: Any) -> bool:
         return True
     if isinstance(v, float):
         return math.isnan(v)
+    import pandas as pd  # (here: the TUI's first frame is drawn before pandas is imported)
+
     try:
         return bool(pd.isna(v))
     except (TypeError, ValueError):  # list-likes

@@ -6,9 +6,13 @@ Both views show exactly these rows, so a figure can never read differently in th
 
 from __future__ import annotations
 
-from trtscope.analysis.session import Analysis, InputFacts
+from typing import TYPE_CHECKING
+
 from trtscope.presentation.formatting import ms, pct
 from trtscope.presentation.labels import KIND_LABELS, UNFUSED_MARK, counts_text
+
+if TYPE_CHECKING:
+    from trtscope.analysis.session import Analysis, InputFacts
 
 HeadlineRow = tuple[str, str, str]
 
@@ -28,6 +32,14 @@ def _meta_rows(meta: dict[str, object]) -> list[HeadlineRow]:
 
 
 ANALYSING = "analysing…"
+READING = "reading the inputs…"
+
+
+def reading_rows() -> list[HeadlineRow]:
+    """The rows shown while large inputs are still being read (behind the UI's first frame)."""
+    return [("Engine layers", READING, ""),
+            ("Analysis", "reading the inputs, then mapping layers to ONNX nodes, coverage, hotspots: the other "
+             "screens open when it is done", "bold")]
 
 
 def loading_rows(f: InputFacts) -> list[HeadlineRow]:

@@ -26,19 +26,42 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from trtscope.analysis.session import Analysis, InputFacts, analyze, input_facts
 from trtscope.atomic import atomic_write
 from trtscope.errors import TrtscopeError
 from trtscope.gcpause import collector_paused
-from trtscope.model.artifacts import Artifacts
 from trtscope.views.tui.commands import TrtscopeCommands
 from trtscope.views.tui.messages import GoBack, JumpTo, OpenLayer
-from trtscope.views.tui.screens.base import BaseScreen
 from trtscope.views.tui.screens.loading import LoadingScreen
 from trtscope.views.tui.widgets.nav import SCREENS
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+
+    from trtscope.analysis.session import Analysis, InputFacts
+    from trtscope.model.artifacts import Artifacts
+    from trtscope.views.tui.screens.base import BaseScreen
+
+# The analysis (pandas) and the screens' base (tables) are imported on first use, not with this module: the
+# loading Overview of large inputs is drawn before pandas is imported (it is then imported behind it).
+
+
+def analyze(art: Artifacts, attribution: str) -> Analysis:
+    """The analysis the worker runs (:func:`trtscope.analysis.session.analyze`)."""
+    from trtscope.analysis.session import analyze as run
+
+    return run(art, attribution=attribution)
+
+
+def input_facts(art: Artifacts) -> InputFacts:
+    from trtscope.analysis.session import input_facts as facts
+
+    return facts(art)
+
+
+def _base_screen() -> type[BaseScreen]:
+    from trtscope.views.tui.screens.base import BaseScreen
+
+    return BaseScreen
 
 #: mode -> (module under views/tui/screens, class): imported when first shown (or, behind the loading screen,
 #: while the analysis runs), so the first frame does not wait for every screen's code.
@@ -88,14 +111,26 @@ class Location:
 
 @dataclass(frozen=True)
 class PendingAnalysis:
-    """Inputs read and checked (so a bad one was reported before the UI started), not yet analysed."""
+    """Inputs not yet analysed: ``artifacts`` read and checked (so a bad one was reported before the UI
+    started), or, for inputs too large to keep the first frame waiting, ``read`` (which reads and checks them;
+    it runs behind the loading Overview, and an error it raises ends the UI like an analysis error)."""
 
-    artifacts: Artifacts
+    artifacts: Artifacts | None
     attribution: str = "anchor"
+    read: Callable[[], Artifacts] | None = None
 
     @property
-    def facts(self) -> InputFacts:
-        return input_facts(self.artifacts)
+    def facts(self) -> InputFacts | None:
+        """What the inputs hold; None while they are still to be read."""
+        return input_facts(self.artifacts) if self.artifacts is not None else None
+
+
+class InputsRead(Message):
+    """The worker has read the inputs: the loading Overview now shows what they hold."""
+
+    def __init__(self, facts: InputFacts) -> None:
+        super().__init__()
+        self.facts = facts
 
 
 class AnalysisReady(Message):
@@ -185,7 +220,12 @@ class TrtscopeApp(App[None]):
         assert pending is not None
         try:
             with collector_paused():
-                a = analyze(pending.artifacts, attribution=pending.attribution)
+                art = pending.artifacts
+                if art is None:
+                    assert pending.read is not None
+                    art = pending.read()
+                    self.post_message(InputsRead(input_facts(art)))
+                a = analyze(art, attribution=pending.attribution)
                 import_screens()  # (behind the loading screen: the switch to the Overview is then instant)
                 # the inputs and the analysis live as long as the UI: out of the collector's sight, so its
                 # collections while the UI runs stay small
@@ -194,6 +234,12 @@ class TrtscopeApp(App[None]):
             self.post_message(AnalysisReady(None, err))
             return
         self.post_message(AnalysisReady(a))
+
+    @on(InputsRead)
+    def _inputs_read(self, message: InputsRead) -> None:
+        screen = self.screen
+        if isinstance(screen, LoadingScreen):
+            screen.show_facts(message.facts)
 
     @on(AnalysisReady)
     def _analysis_ready(self, message: AnalysisReady) -> None:
@@ -207,7 +253,7 @@ class TrtscopeApp(App[None]):
     # -- where we are, and the back key ----------------------------------------------------------------------
     def _base(self) -> BaseScreen | None:
         stack = self.screen_stack
-        return stack[0] if stack and isinstance(stack[0], BaseScreen) else None
+        return stack[0] if stack and isinstance(stack[0], _base_screen()) else None
 
     def here(self) -> Location:
         base = self._base()
@@ -287,7 +333,7 @@ class TrtscopeApp(App[None]):
     # -- copy ------------------------------------------------------------------------------------------------
     def _row_values(self) -> dict[str, str]:
         screen = self.screen
-        row = screen.current_row() if isinstance(screen, BaseScreen) else None
+        row = screen.current_row() if isinstance(screen, _base_screen()) else None
         if row is None:
             return {}
         from trtscope.views.tui.screens.copy import ROLES
@@ -349,7 +395,7 @@ class TrtscopeApp(App[None]):
         from trtscope.views.tui.screens.export import ExportScreen, choices
 
         screen = self.screen
-        table = screen.export_target() if isinstance(screen, BaseScreen) else None
+        table = screen.export_target() if isinstance(screen, _base_screen()) else None
         frame = table.export_frame() if table is not None else None
         options = choices(self.analysis, frame, table.export_name if table is not None else "", Path.cwd())
 
