@@ -16,6 +16,7 @@ import gc
 import getpass
 import importlib
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,9 +214,15 @@ class TrtscopeApp(App[None]):
             self.switch_mode(self.start if self.start in self.available_modes else "overview")
             return
         self.push_screen(LoadingScreen(self.pending.facts, self.source))
-        self.call_after_refresh(self.run_worker, self._analyse, thread=True, exit_on_error=False, name="analysis")
+        self.call_after_refresh(self._start_analysis)
 
-    def _analyse(self) -> None:  # in a worker thread
+    def _start_analysis(self) -> None:
+        # A daemon thread rather than a Textual worker: Textual waits for its thread workers when the app exits,
+        # so `q` on the loading screen would wait for the reading and the analysis; a daemon thread is dropped
+        # with the process (its messages to an app that has exited are not delivered).
+        threading.Thread(target=self._analyse, name="trtscope-analysis", daemon=True).start()
+
+    def _analyse(self) -> None:  # in the analysis thread
         pending = self.pending
         assert pending is not None
         try:
