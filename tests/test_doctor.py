@@ -66,7 +66,7 @@ def test_json_report_matches_this_machine(capsys: pytest.CaptureFixture[str]) ->
 def test_stubs_namespace_is_called_out(capsys: pytest.CaptureFixture[str]) -> None:
     spec = importlib.util.find_spec("tensorrt")
     if spec is None or _real("tensorrt"):
-        pytest.skip("needs tensorrt-stubs' empty namespace package (installed in the dev environment)")
+        pytest.skip("needs tensorrt-stubs' empty namespace package: pip install --no-deps tensorrt-stubs")
     checks = {c["name"]: c for c in _doctor_json(capsys)["checks"]}
     assert "empty namespace" in checks["TensorRT (tensorrt)"]["detail"]
 
