@@ -52,7 +52,8 @@ def _main_table(app: Any) -> FrameTable:
     return app.screen.query_one("#main-table", FrameTable)
 
 
-def test_conv_relu_fusion_lost_at_80x24(capsys: pytest.CaptureFixture[str]) -> None:
+def test_conv_relu_fusion_lost_at_80x24(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """convblock-fused vs -split: the two nodes the raw logs show fused in A and alone in B are the change list,
     the gate trips on them, Nodes (changed only) lists exactly them, the pair detail shows both fused-with
     lists, ``a`` asks for side A at the node's layer; the headline equals `trtscope diff --json`'s figures."""
@@ -64,7 +65,10 @@ def test_conv_relu_fusion_lost_at_80x24(capsys: pytest.CaptureFixture[str]) -> N
                          "--fail-on", "new-unfused")
     assert rc == 1
     s = doc["summary"]
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {"clip": str(tmp_path / "clip.txt")}
+    import trtscope.views.tui.app as single_app
+
+    monkeypatch.setattr(single_app, "clipboard_file", lambda: Path(seen["clip"]))
     app = DiffApp(trtscope.load(_rtx("convblock-fused")), trtscope.load(_rtx("convblock-split")), "fused", "split",
                   conditions=parse_fail_on("new-unfused"))
 
@@ -87,6 +91,8 @@ def test_conv_relu_fusion_lost_at_80x24(capsys: pytest.CaptureFixture[str]) -> N
         assert set(table.column_texts("status_text")) == {"fused → unfused"}
         assert "[changed only]" in shown(app)
         node = seen["node"] = raw_column(table, "node_a")[0]
+        await pilot.press("y")  # copy the node's name (the keys every app shares: keys_app.KeysApp)
+        assert app.last_copy == node and Path(seen["clip"]).read_text() == node + "\n"
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, PairScreen)

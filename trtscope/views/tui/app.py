@@ -27,10 +27,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from trtscope.atomic import atomic_write
-from trtscope.errors import TrtscopeError
 from trtscope.gcpause import collector_paused
 from trtscope.views.tui.commands import TrtscopeCommands
+from trtscope.views.tui.keys_app import KeysApp
 from trtscope.views.tui.messages import GoBack, JumpTo, OpenLayer
 from trtscope.views.tui.screens.loading import LoadingScreen
 from trtscope.views.tui.widgets.nav import SCREENS
@@ -152,7 +151,7 @@ def clipboard_file() -> Path:
     return Path(tempfile.gettempdir()) / f"trtscope-clipboard-{user}.txt"
 
 
-class TrtscopeApp(App[None]):
+class TrtscopeApp(KeysApp[None]):
     """Browse one Analysis. ``source`` names the input in the Overview."""
 
     CSS_PATH = "app.tcss"
@@ -337,64 +336,7 @@ class TrtscopeApp(App[None]):
             why = f"{message.jump.why}: " if message.jump.why else ""
             self.notify(why + said, markup=False)
 
-    # -- copy ------------------------------------------------------------------------------------------------
-    def _row_values(self) -> dict[str, str]:
-        screen = self.screen
-        row = screen.current_row() if isinstance(screen, _base_screen()) else None
-        if row is None:
-            return {}
-        from trtscope.views.tui.screens.copy import ROLES
-
-        return {role: v for role in ROLES if (v := row.get(role))}
-
-    def action_copy(self, role: str) -> None:
-        from trtscope.views.tui.screens.copy import ROLES
-
-        values = self._row_values()
-        if role not in values:
-            self.notify(f"nothing to copy: no {ROLES[role]} on this row", markup=False)
-            return
-        self.copy_text(values[role], ROLES[role])
-
-    def action_copy_menu(self) -> None:
-        from trtscope.views.tui.screens.copy import ROLES, CopyScreen
-
-        values = self._row_values()
-        if not values:
-            self.notify("nothing to copy here: put the cursor on a row of a table", markup=False)
-            return
-
-        def chosen(role: str | None) -> None:
-            if role is not None:
-                self.copy_text(values[role], ROLES[role])
-
-        self.push_screen(CopyScreen(values), chosen)
-
-    def copy_text(self, text: str, what: str) -> None:
-        """OSC 52 (Textual's copy_to_clipboard), and the same text in a file for terminals without OSC 52."""
-        self.copy_to_clipboard(text)
-        self.last_copy = text
-        where = clipboard_file()
-        try:
-            atomic_write(where, text + "\n")
-            also = f"; also in {where}"
-        except (TrtscopeError, OSError):
-            also = ""
-        shown = text if len(text) <= 60 else text[:59] + "…"
-        self.notify(f"copied {what}: {shown} (OSC 52{also})", markup=False)
-
-    # -- keys that work everywhere -------------------------------------------------------------------------
-    def action_help(self) -> None:
-        from trtscope.views.tui.screens.help import HelpScreen
-
-        if isinstance(self.screen, HelpScreen):
-            self.pop_screen()
-            return
-        self.push_screen(HelpScreen(self.screen))
-
-    def action_toggle_theme(self) -> None:
-        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
-
+    # -- keys that work everywhere: copy, help and theme come from KeysApp ----------------------------------
     def action_export(self) -> None:
         if self.pending is not None:
             self.notify("nothing to export yet: the analysis is still running", markup=False)

@@ -1,7 +1,9 @@
 """What an app of top-level screens needs whatever it browses: the screen keys and the navigation bar's
 screens (``NAV``), the back key along a jump history, jumps and detail pages asked for by messages, copy,
-help, theme and export. The diff view (``diff_app.DiffApp``) is built on it; ``TrtscopeApp`` (app.py) still
-carries its own copy of the same behaviour, written before this module.
+help, theme and export. The diff view (``diff_app.DiffApp``) is built on it. The keys every app answers alike
+(copy, help, theme) come from ``keys_app.KeysApp``, which ``TrtscopeApp`` (app.py) derives from too; the
+single-engine app keeps its own navigation because it draws its first frame before the screens (and pandas)
+are imported.
 
 Screens never call the App: they post messages (``messages.py``) that the handlers below act on, and the App
 hands a jump to the target screen through the protocol every screen has (``BaseScreen.apply_jump``,
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from textual import on
@@ -19,14 +20,11 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from trtscope.atomic import atomic_write
-from trtscope.errors import TrtscopeError
 from trtscope.views.tui.commands import TrtscopeCommands
+from trtscope.views.tui.keys_app import KeysApp
 from trtscope.views.tui.messages import GoBack, JumpTo, OpenDetail
 from trtscope.views.tui.screens.base import BaseScreen
-from trtscope.views.tui.screens.copy import ROLES, CopyScreen
 from trtscope.views.tui.screens.export import ExportChoice, ExportScreen
-from trtscope.views.tui.screens.help import HelpScreen
 from trtscope.views.tui.widgets.nav import Screens
 
 HISTORY = 100  # jumps remembered for the back key
@@ -47,18 +45,11 @@ class Place:
         return (self.mode, self.depth, self.state) == (other.mode, other.depth, other.state)
 
 
-def clipboard_path() -> Path:
-    """Where a copy is also written, for terminals that ignore OSC 52 (the single-engine app's file)."""
-    from trtscope.views.tui.app import clipboard_file
-
-    return clipboard_file()
-
-
 def screen_bindings(nav: Screens) -> list[BindingType]:
     return [Binding(key, f"show('{mode}')", f"Go to {label}", show=False) for key, mode, label in nav]
 
 
-class BrowsingApp(App[R]):
+class BrowsingApp(KeysApp[R]):
     """Top-level screens as Textual modes (each keeps its filters, sort and cursor), details pushed on top."""
 
     CSS_PATH = "app.tcss"
@@ -167,56 +158,7 @@ class BrowsingApp(App[R]):
             why = f"{message.jump.why}: " if message.jump.why else ""
             self.notify(why + said, markup=False)
 
-    # -- copy ------------------------------------------------------------------------------------------------
-    def _row_values(self) -> dict[str, str]:
-        screen = self.screen
-        row = screen.current_row() if isinstance(screen, BaseScreen) else None
-        if row is None:
-            return {}
-        return {role: v for role in ROLES if (v := row.get(role))}
-
-    def action_copy(self, role: str) -> None:
-        values = self._row_values()
-        if role not in values:
-            self.notify(f"nothing to copy: no {ROLES[role]} on this row", markup=False)
-            return
-        self.copy_text(values[role], ROLES[role])
-
-    def action_copy_menu(self) -> None:
-        values = self._row_values()
-        if not values:
-            self.notify("nothing to copy here: put the cursor on a row of a table", markup=False)
-            return
-
-        def chosen(role: str | None) -> None:
-            if role is not None:
-                self.copy_text(values[role], ROLES[role])
-
-        self.push_screen(CopyScreen(values), chosen)
-
-    def copy_text(self, text: str, what: str) -> None:
-        """OSC 52 (Textual's copy_to_clipboard), and the same text in a file for terminals without OSC 52."""
-        self.copy_to_clipboard(text)
-        self.last_copy = text
-        where = clipboard_path()
-        try:
-            atomic_write(where, text + "\n")
-            also = f"; also in {where}"
-        except (TrtscopeError, OSError):
-            also = ""
-        shown = text if len(text) <= 60 else text[:59] + "…"
-        self.notify(f"copied {what}: {shown} (OSC 52{also})", markup=False)
-
-    # -- keys that work everywhere -------------------------------------------------------------------------
-    def action_help(self) -> None:
-        if isinstance(self.screen, HelpScreen):
-            self.pop_screen()
-            return
-        self.push_screen(HelpScreen(self.screen))
-
-    def action_toggle_theme(self) -> None:
-        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
-
+    # -- keys that work everywhere: copy, help and theme come from KeysApp ----------------------------------
     def action_export(self) -> None:
         screen = self.screen
         table = screen.export_target() if isinstance(screen, BaseScreen) else None
