@@ -13,7 +13,7 @@ import pytest
 
 import trtscope
 from tests.conftest import own_fixture, shared_fixture
-from tests.test_tui_kit import raw_column, run_app, search, settle, shown
+from tests.test_tui_kit import raw_column, run_app, search, settle, shown, until
 from trtscope.views.tui.app import TrtscopeApp
 from trtscope.views.tui.screens.detail import LayerDetailScreen
 from trtscope.views.tui.widgets import FrameTable
@@ -229,10 +229,7 @@ def test_pending_analysis_paints_inputs_first_then_the_overview(rtx, monkeypatch
         said = [str(n.message) for n in app._notifications]
         assert any("still analysing" in m for m in said) and any("nothing to export yet" in m for m in said)
         release.set()
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if "Fusion coverage" in shown(app):
-                break
+        await until(pilot, lambda: "Fusion coverage" in shown(app), "the full Overview")
         text = shown(app)
         assert "Fusion coverage" in text and re.search(rf"ONNX nodes\s+{len(rtx['onnx_names'])}:", text)
         await pilot.press("2")
@@ -285,10 +282,7 @@ def test_large_inputs_are_read_behind_the_loading_overview(rtx, monkeypatch) -> 
         text = shown(app)
         assert re.search(r"Engine layers\s+reading the inputs…", text) and not re.search(r"ONNX nodes\s+\d", text)
         release.set()
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if "Fusion coverage" in shown(app):
-                break
+        await until(pilot, lambda: "Fusion coverage" in shown(app), "the full Overview")
         text = shown(app)
         assert "Fusion coverage" in text and re.search(rf"ONNX nodes\s+{len(rtx['onnx_names'])}:", text)
 
