@@ -10,9 +10,11 @@ with it; a pair whose layer names do not match is an error when the user named b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trtscope.analysis.profile_pairing import fold_myelin_parts
 from trtscope.errors import InputError
 from trtscope.gcpause import collector_paused
 from trtscope.model.artifacts import Artifacts, LayerInfo, LayerProfile, SourceFile
@@ -43,6 +45,19 @@ def match_score(info: LayerInfo, profile: LayerProfile) -> float:
     prof = profile.times
     hits = sum(1 for k in zip(prof["name"].tolist(), prof["occurrence"].tolist(), strict=True) if k in keys)
     return hits / len(prof)
+
+
+def _paired(info: LayerInfo, s: Sniffed, warnings: list[str]) -> Sniffed:
+    """``s`` with its profile re-keyed on ``info``'s layers where TensorRT profiled Myelin regions as their parts
+    (see analysis.profile_pairing); unchanged otherwise."""
+    assert s.profile is not None
+    if match_score(info, s.profile) >= 1.0:
+        return s
+    folded = fold_myelin_parts(info, s.profile)
+    if folded is None or match_score(info, folded.profile) < 1.0:
+        return s
+    warnings.append(folded.note(s.path))
+    return replace(s, profile=folded.profile)
 
 
 def _describe(s: Sniffed) -> str:
@@ -240,6 +255,7 @@ def _choose(
     chosen_prof: Sniffed | None = None
     if profiles:
         if base_info is not None:
+            profiles = [_paired(base_info, s, warnings) for s in profiles]
             scored = sorted(profiles, key=lambda s: -match_score(base_info, s.profile))  # type: ignore[arg-type]
             chosen_prof = scored[0]
             score = match_score(base_info, chosen_prof.profile)  # type: ignore[arg-type]

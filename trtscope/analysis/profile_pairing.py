@@ -1,0 +1,145 @@
+"""Pairing a per-layer profile with the layer information when TensorRT profiled a Myelin region as its parts.
+
+TensorRT 10+ profiles a Myelin region (one ``{ForeignNode[first...last]}`` layer in the build log's layer list, or
+in an ``--exportLayerInfo`` made without detailed verbosity) as the region's own layers, ``<src>_myl<R>_<I>`` and
+``__myl_<Ops>_myl<R>_<I>`` (R: the Myelin graph, I: its layer), which the layer information does not name. The
+per-layer profile and the layer list then share only the layers outside Myelin, although they come from one
+engine. Each run of such profiled parts lies, in execution order, where the unnamed Myelin layer lies among the
+layers both name; this module pairs them by that position and gives each Myelin layer the sum of its parts'
+times. Anything it cannot pair exactly (a run with no Myelin layer at its place, a count that differs, a part
+name that is not a Myelin part) leaves the profile as it is: the caller then reports the mismatch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trtscope.model import names as nm
+from trtscope.model.artifacts import LayerInfo, LayerProfile
+from trtscope.model.tables import PROFILE_COLUMNS
+
+#: Layer types of a Myelin region in the layer information.
+_MYELIN_LAYER_TYPES = frozenset({"Myelin", "kgen"})
+
+
+@dataclass(frozen=True)
+class FoldedProfile:
+    """The profile with each Myelin region's parts summed into the region's layer."""
+
+    profile: LayerProfile
+    parts: int  # profiled Myelin parts summed
+    regions: int  # Myelin layers of the layer information they were summed into
+
+    def note(self, path: object) -> str:
+        return (f"{path}: the profile times each Myelin region as its parts (`…_myl<R>_<I>`), which the layer "
+                f"information does not list: {self.parts} parts summed into the {self.regions} Myelin layers "
+                "they run for")
+
+
+def _keys(names: list[str]) -> list[tuple[str, int]]:
+    """(name, occurrence) for each name in order."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append((n, k))
+    return out
+
+
+def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile | None:
+    """The profile re-keyed on ``info``'s layers, or None when it is not the Myelin-parts case (or not exactly).
+
+    Returned profile columns: PROFILE_COLUMNS; a Myelin layer's ``total_ms``, ``mean_ms`` and ``percentage`` are
+    its parts' sums, ``median_ms`` is None (a sum of medians is not a median), ``count`` the parts' count."""
+    prof = profile.times
+    if prof.empty:
+        return None
+    layers = info.layers
+    layer_keys = _keys(layers["name"].tolist())
+    layer_set = set(layer_keys)
+    prof_keys = list(zip(prof["name"].tolist(), prof["occurrence"].tolist(), strict=True))
+    matched = [k in layer_set for k in prof_keys]
+    if all(matched):
+        return None
+    # runs of unmatched profiled Myelin parts, each one region, between the layers both name
+    runs: list[list[int]] = []  # row positions in the profile
+    gaps_prof: list[int] = []  # for each run: how many matched profile rows precede it
+    n_matched = 0
+    last_region: int | None = None
+    for i, (name, _) in enumerate(prof_keys):
+        if matched[i]:
+            n_matched += 1
+            last_region = None
+            continue
+        parts = nm.myelin_parts(name)
+        if parts is None:
+            return None  # not a Myelin part: a different engine, not a finer view of this one
+        if runs and last_region == parts[1] and gaps_prof[-1] == n_matched:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+            gaps_prof.append(n_matched)
+        last_region = parts[1]
+    # the Myelin layers the profile does not name, and how many layers it does name precede each
+    named_in_profile = {k for k, m in zip(prof_keys, matched, strict=True) if m}
+    types = layers["type"].tolist()
+    regions: list[tuple[str, int]] = []
+    gaps_info: list[int] = []
+    n_named = 0
+    for key, ltype in zip(layer_keys, types, strict=True):
+        if key in named_in_profile:
+            n_named += 1
+        elif ltype in _MYELIN_LAYER_TYPES or nm.is_foreign_node_layer(key[0]):
+            regions.append(key)
+            gaps_info.append(n_named)
+    if gaps_prof != gaps_info:
+        return None  # not one run per unnamed Myelin layer, at the same places
+    target: dict[int, tuple[str, int]] = {i: regions[r] for r, run in enumerate(runs) for i in run}
+    rows = []
+    i = 0
+    while i < len(prof_keys):
+        if i not in target:
+            rows.append(prof.iloc[i].to_dict())
+            i += 1
+            continue
+        name, occ = target[i]
+        run = runs[next(r for r, rr in enumerate(runs) if rr[0] == i)]
+        part = prof.iloc[run]
+        counts = part["count"].dropna().unique()
+        rows.append({
+            "name": name,
+            "occurrence": occ,
+            "count": counts[0] if len(counts) == 1 else None,
+            "total_ms": _sum(part["total_ms"]),
+            "mean_ms": _sum(part["mean_ms"]),
+            "median_ms": None,
+            "percentage": _sum(part["percentage"]),
+        })
+        i = run[-1] + 1
+    times = pd.DataFrame(rows, columns=list(PROFILE_COLUMNS))
+    # the reader's column types (text as objects; counts stay integers where every part had the same one)
+    times = times.astype({c: prof[c].dtype for c in PROFILE_COLUMNS if c != "count" or times[c].notna().all()})
+    samples = profile.samples
+    if samples is not None and not samples.empty:
+        samples = _fold_samples(samples, {prof_keys[i]: key for i, key in target.items()})
+    folded = LayerProfile(times=times, count=profile.count, source=profile.source, samples=samples)
+    return FoldedProfile(folded, parts=len(target), regions=len(runs))
+
+
+def _sum(values: pd.Series) -> float | None:
+    """Sum of the parts' values; None when any part lacks one (a partial sum would understate the region)."""
+    if values.isna().any():
+        return None
+    return float(values.astype("float64").sum())
+
+
+def _fold_samples(samples: pd.DataFrame, to_layer: dict[tuple[str, int], tuple[str, int]]) -> pd.DataFrame:
+    """LAYER_SAMPLE_COLUMNS with each part's per-iteration times summed into its Myelin layer."""
+    keys = list(zip(samples["name"].tolist(), samples["occurrence"].tolist(), strict=True))
+    mapped = [to_layer.get(k, k) for k in keys]
+    s = samples.assign(name=[m[0] for m in mapped], occurrence=[m[1] for m in mapped])
+    out = s.groupby(["iteration", "name", "occurrence"], sort=False, as_index=False)["ms"].sum()
+    return out[list(samples.columns)]
