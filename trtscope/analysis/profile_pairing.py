@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from trtscope.model import names as nm
@@ -98,28 +99,27 @@ def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile |
     if gaps_prof != gaps_info:
         return None  # not one run per unnamed Myelin layer, at the same places
     target: dict[int, tuple[str, int]] = {i: regions[r] for r, run in enumerate(runs) for i in run}
-    rows = []
-    i = 0
-    while i < len(prof_keys):
-        if i not in target:
-            rows.append(prof.iloc[i].to_dict())
-            i += 1
-            continue
-        name, occ = target[i]
-        run = runs[next(r for r, rr in enumerate(runs) if rr[0] == i)]
-        part = prof.iloc[run]
-        counts = part["count"].dropna().unique()
-        rows.append({
-            "name": name,
-            "occurrence": occ,
-            "count": counts[0] if len(counts) == 1 else None,
-            "total_ms": _sum(part["total_ms"]),
-            "mean_ms": _sum(part["mean_ms"]),
-            "median_ms": None,
-            "percentage": _sum(part["percentage"]),
-        })
-        i = run[-1] + 1
-    times = pd.DataFrame(rows, columns=list(PROFILE_COLUMNS))
+    run_id = np.full(len(prof_keys), -1, dtype=np.int64)  # the run each part belongs to; -1: a row kept as is
+    for r, run in enumerate(runs):
+        run_id[run] = r
+    kept = prof[run_id < 0]
+    parts = prof[run_id >= 0]
+    by_run = parts.groupby(run_id[run_id >= 0], sort=True)
+    one_count = by_run["count"].nunique(dropna=True) == 1
+    sums = {c: by_run[c].sum().where(by_run[c].count() == by_run[c].size()) for c in ("total_ms", "mean_ms",
+                                                                                     "percentage")}
+    folded_rows = pd.DataFrame({
+        "name": [regions[r][0] for r in range(len(runs))],
+        "occurrence": [regions[r][1] for r in range(len(runs))],
+        "count": by_run["count"].first().where(one_count).to_numpy(),
+        # a sum only where every part has the value (a partial sum would understate the region)
+        **{c: v.to_numpy() for c, v in sums.items()},
+        "median_ms": np.nan,  # a sum of medians is not a median
+    })
+    # the rows in execution order: kept rows where they were, each region's row where its first part was
+    order = np.concatenate([np.flatnonzero(run_id < 0), np.array([run[0] for run in runs], dtype=np.int64)])
+    merged = pd.concat([kept, folded_rows[list(PROFILE_COLUMNS)]], ignore_index=True)
+    times = merged.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     # the reader's column types (text as objects; counts stay integers where every part had the same one)
     times = times.astype({c: prof[c].dtype for c in PROFILE_COLUMNS if c != "count" or times[c].notna().all()})
     samples = profile.samples
@@ -127,13 +127,6 @@ def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile |
         samples = _fold_samples(samples, {prof_keys[i]: key for i, key in target.items()})
     folded = LayerProfile(times=times, count=profile.count, source=profile.source, samples=samples)
     return FoldedProfile(folded, parts=len(target), regions=len(runs))
-
-
-def _sum(values: pd.Series) -> float | None:
-    """Sum of the parts' values; None when any part lacks one (a partial sum would understate the region)."""
-    if values.isna().any():
-        return None
-    return float(values.astype("float64").sum())
 
 
 def _fold_samples(samples: pd.DataFrame, to_layer: dict[tuple[str, int], tuple[str, int]]) -> pd.DataFrame:
