@@ -313,3 +313,42 @@ def test_a_bad_input_found_behind_the_ui_ends_it_and_is_reported(tmp_path) -> No
     with pytest.raises(InputError) as err:
         load_artifacts(bad)
     assert str(app.failure) == str(err.value) and str(bad) in str(app.failure)
+
+
+def test_quitting_while_the_analysis_runs_closes_at_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`q` on the loading Overview: the app ends without waiting for the analysis (a daemon thread), and the
+    analysis finishing afterwards raises nothing in its thread (its messages have no app to go to)."""
+    import threading
+    import time
+
+    import trtscope.views.tui.app as tui_app
+    from trtscope.loader import load_artifacts
+
+    release, finished = threading.Event(), threading.Event()
+    real = tui_app.analyze
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(30)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(tui_app, "analyze", held)
+    monkeypatch.setattr(tui_app.gc, "freeze", lambda: None)  # (the test process goes on: keep its collector)
+    app = TrtscopeApp(tui_app.PendingAnalysis(load_artifacts(example=True)), source="example")
+
+    async def script(pilot: Any) -> None:
+        await settle(pilot)
+        assert "analysing…" in shown(app)
+        await pilot.press("q")
+
+    start = time.monotonic()
+    run_app(app, script)
+    assert time.monotonic() - start < 10 and not finished.is_set()  # ended while the analysis was still held
+    release.set()
+    assert finished.wait(30)
+    time.sleep(0.2)  # the thread's last message, to an app that has gone
+    assert errors == [] and app.failure is None

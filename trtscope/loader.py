@@ -47,17 +47,20 @@ def match_score(info: LayerInfo, profile: LayerProfile) -> float:
     return hits / len(prof)
 
 
-def _paired(info: LayerInfo, s: Sniffed, warnings: list[str]) -> Sniffed:
+def _paired(info: LayerInfo, s: Sniffed) -> tuple[Sniffed, str | None]:
     """``s`` with its profile re-keyed on ``info``'s layers where TensorRT profiled Myelin regions as their parts
-    (see analysis.profile_pairing); unchanged otherwise."""
+    (see analysis.profile_pairing), and the warning that says so; ``s`` unchanged and None otherwise."""
     assert s.profile is not None
     if match_score(info, s.profile) >= 1.0:
-        return s
+        return s, None
     folded = fold_myelin_parts(info, s.profile)
     if folded is None or match_score(info, folded.profile) < 1.0:
-        return s
-    warnings.append(folded.note(s.path))
-    return replace(s, profile=folded.profile)
+        return s, None
+    return replace(s, profile=folded.profile), folded.note(s.path)
+
+
+def _pair_score(info: LayerInfo, s: Sniffed) -> float:
+    return match_score(info, _paired(info, s)[0].profile)  # type: ignore[arg-type]
 
 
 def _describe(s: Sniffed) -> str:
@@ -242,7 +245,7 @@ def _choose(
         best_rank = min(_DETAIL_RANK.get(s.layer_info.detail, 9) for s in infos)  # type: ignore[union-attr]
         top = [s for s in infos if _DETAIL_RANK.get(s.layer_info.detail, 9) == best_rank]  # type: ignore[union-attr]
         if len(top) > 1 and profiles:
-            top.sort(key=lambda s: -max(match_score(s.layer_info, p.profile) for p in profiles))  # type: ignore[arg-type]
+            top.sort(key=lambda s: -max(_pair_score(s.layer_info, p) for p in profiles))  # type: ignore[arg-type]
         chosen_info = top[0]
         others = [s for s in infos if s is not chosen_info]
         if others and art.layer_info is None:
@@ -255,9 +258,13 @@ def _choose(
     chosen_prof: Sniffed | None = None
     if profiles:
         if base_info is not None:
-            profiles = [_paired(base_info, s, warnings) for s in profiles]
+            paired = [_paired(base_info, s) for s in profiles]
+            notes = {id(p): note for p, note in paired}
+            profiles = [p for p, _ in paired]
             scored = sorted(profiles, key=lambda s: -match_score(base_info, s.profile))  # type: ignore[arg-type]
             chosen_prof = scored[0]
+            if notes[id(chosen_prof)] is not None:
+                warnings.append(notes[id(chosen_prof)])  # type: ignore[arg-type]
             score = match_score(base_info, chosen_prof.profile)  # type: ignore[arg-type]
             if score < MISMATCH_THRESHOLD:
                 n = len(chosen_prof.profile.times)  # type: ignore[union-attr]

@@ -6,8 +6,12 @@ in an ``--exportLayerInfo`` made without detailed verbosity) as the region's own
 per-layer profile and the layer list then share only the layers outside Myelin, although they come from one
 engine. Each run of such profiled parts lies, in execution order, where the unnamed Myelin layer lies among the
 layers both name; this module pairs them by that position and gives each Myelin layer the sum of its parts'
-times. Anything it cannot pair exactly (a run with no Myelin layer at its place, a count that differs, a part
-name that is not a Myelin part) leaves the profile as it is: the caller then reports the mismatch.
+times. It pairs only what it can check: the layers both name appear in the same order, each run has exactly one
+unnamed Myelin layer at its place, and each run's parts name at least one ONNX node of that region (its
+``Metadata``, its ``ForeignNode … metadata:`` line in a build log, or the ends its ``{ForeignNode[a...b]}`` name
+gives). Anything else (a part name that is not a Myelin part, a run whose parts name only Myelin's own helpers
+or another region's nodes, per-iteration samples) leaves the profile as it is: the caller then reports the
+mismatch.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ class FoldedProfile:
     regions: int  # Myelin layers of the layer information they were summed into
 
     def note(self, path: object) -> str:
+        layers = "Myelin layer" if self.regions == 1 else "Myelin layers"
         return (f"{path}: the profile times each Myelin region as its parts (`…_myl<R>_<I>`), which the layer "
-                f"information does not list: {self.parts} parts summed into the {self.regions} Myelin layers "
+                f"information does not list: {self.parts} parts summed into the {self.regions} {layers} "
                 "they run for")
 
 
@@ -56,8 +61,8 @@ def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile |
     Returned profile columns: PROFILE_COLUMNS; a Myelin layer's ``total_ms``, ``mean_ms`` and ``percentage`` are
     its parts' sums, ``median_ms`` is None (a sum of medians is not a median), ``count`` the parts' count."""
     prof = profile.times
-    if prof.empty:
-        return None
+    if prof.empty or (profile.samples is not None and not profile.samples.empty):
+        return None  # (samples come with bundles, whose profile is the engine's own: never this case)
     layers = info.layers
     layer_keys = _keys(layers["name"].tolist())
     layer_set = set(layer_keys)
@@ -98,6 +103,13 @@ def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile |
             gaps_info.append(n_named)
     if gaps_prof != gaps_info:
         return None  # not one run per unnamed Myelin layer, at the same places
+    named_order = [k for k, m in zip(prof_keys, matched, strict=True) if m]
+    if named_order != [k for k in layer_keys if k in named_in_profile]:
+        return None  # the layers both name run in another order: not this engine
+    metadata = dict(zip(layer_keys, layers["metadata"].tolist(), strict=True))
+    for run, region in zip(runs, regions, strict=True):
+        if not _run_belongs(info, region[0], metadata.get(region), [prof_keys[i][0] for i in run]):
+            return None  # the parts name no node of the region they would be summed into
     target: dict[int, tuple[str, int]] = {i: regions[r] for r, run in enumerate(runs) for i in run}
     run_id = np.full(len(prof_keys), -1, dtype=np.int64)  # the run each part belongs to; -1: a row kept as is
     for r, run in enumerate(runs):
@@ -122,17 +134,21 @@ def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile |
     times = merged.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     # the reader's column types (text as objects; counts stay integers where every part had the same one)
     times = times.astype({c: prof[c].dtype for c in PROFILE_COLUMNS if c != "count" or times[c].notna().all()})
-    samples = profile.samples
-    if samples is not None and not samples.empty:
-        samples = _fold_samples(samples, {prof_keys[i]: key for i, key in target.items()})
-    folded = LayerProfile(times=times, count=profile.count, source=profile.source, samples=samples)
+    folded = LayerProfile(times=times, count=profile.count, source=profile.source)
     return FoldedProfile(folded, parts=len(target), regions=len(runs))
 
 
-def _fold_samples(samples: pd.DataFrame, to_layer: dict[tuple[str, int], tuple[str, int]]) -> pd.DataFrame:
-    """LAYER_SAMPLE_COLUMNS with each part's per-iteration times summed into its Myelin layer."""
-    keys = list(zip(samples["name"].tolist(), samples["occurrence"].tolist(), strict=True))
-    mapped = [to_layer.get(k, k) for k in keys]
-    s = samples.assign(name=[m[0] for m in mapped], occurrence=[m[1] for m in mapped])
-    out = s.groupby(["iteration", "name", "occurrence"], sort=False, as_index=False)["ms"].sum()
-    return out[list(samples.columns)]
+def _run_belongs(info: LayerInfo, layer: str, metadata: str | None, parts: list[str]) -> bool:
+    """Whether a run's parts name an ONNX node of the Myelin layer they would be summed into. Parts named after
+    Myelin's own helpers (``__myl_…``, ``__mye…``) name none; a part ``<src>_myl<R>_<I>`` names ``<src>``."""
+    region: set[str] = set(info.foreign_nodes.get(layer, ()))
+    region.update(nm.metadata_nodes(metadata))
+    ends = nm.foreign_node(layer)
+    if ends is not None:
+        region.update(ends)
+    for part in parts:
+        split = nm.myelin_parts(part)
+        src = split[0] if split is not None else ""
+        if src and not src.startswith(("__myl", "__mye")) and src in region:
+            return True
+    return False

@@ -12,6 +12,7 @@ before the analysis, not after it."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import getpass
 import importlib
@@ -230,16 +231,22 @@ class TrtscopeApp(KeysApp[None]):
                 if art is None:
                     assert pending.read is not None
                     art = pending.read()
-                    self.post_message(InputsRead(input_facts(art)))
+                    self._tell(InputsRead(input_facts(art)))
                 a = analyze(art, attribution=pending.attribution)
                 import_screens()  # (behind the loading screen: the switch to the Overview is then instant)
-                # the inputs and the analysis live as long as the UI: out of the collector's sight, so its
-                # collections while the UI runs stay small
-                gc.freeze()
+                if self.is_running:  # (after `q` the process is ending: nothing to keep)
+                    # the inputs and the analysis live as long as the UI: out of the collector's sight, so its
+                    # collections while the UI runs stay small
+                    gc.freeze()
         except BaseException as err:  # reported by the caller after the UI has given the terminal back
-            self.post_message(AnalysisReady(None, err))
+            self._tell(AnalysisReady(None, err))
             return
-        self.post_message(AnalysisReady(a))
+        self._tell(AnalysisReady(a))
+
+    def _tell(self, message: Message) -> None:
+        """Post from the analysis thread; after `q` the app may be gone, and its loop with it."""
+        with contextlib.suppress(RuntimeError):  # "Event loop is closed": the user quit meanwhile
+            self.post_message(message)
 
     @on(InputsRead)
     def _inputs_read(self, message: InputsRead) -> None:
