@@ -201,6 +201,9 @@ def seeds(target: str, *, long: bool = False) -> list[Seed]:
             text = (mnist / "trtexec-dumpProfile.log").read_text(errors="replace")
             out.append(Seed("trtexec-dumpProfile.log", text.encode()))
             out.append(Seed("profile.log", render_log(log_messages(text), "python_logging").encode()))
+            # with the listing of its own engine: the Myelin parts are folded into their regions' layers
+            out.append(Seed("trtexec-dumpProfile.log", text.encode(),
+                            partner={"layers": mnist / "trtexec-build-verbose.log"}))
     elif target == "times_json":
         for d in trex:
             prof = sorted(d.glob("*.profile.json"))
@@ -578,7 +581,7 @@ def _load_args(target: str, path: Path, seed: Seed) -> dict[str, Any]:
     if target.startswith("layer_info"):
         return {"layers": path}
     if target.startswith("profile"):
-        return {"profile": path}
+        return {"profile": path, **({"layers": seed.partner["layers"]} if "layers" in seed.partner else {})}
     if target == "times_json":
         return {"times": path, **({"profile": seed.partner["profile"]} if "profile" in seed.partner else {})}
     if target == "onnx":
