@@ -252,10 +252,7 @@ def test_an_analysis_error_ends_the_ui_and_is_reported(monkeypatch) -> None:  # 
     app = TrtscopeApp(tui_app.PendingAnalysis(load_artifacts(example=True)), source="example")
 
     async def script(pilot: Any) -> None:
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.failure is not None:
-                break
+        await until(pilot, lambda: app.failure is not None, "the reported error")
 
     run_app(app, script)
     assert isinstance(app.failure, InputError) and "only the analysis sees" in str(app.failure)
@@ -302,10 +299,7 @@ def test_a_bad_input_found_behind_the_ui_ends_it_and_is_reported(tmp_path) -> No
     app = TrtscopeApp(tui_app.PendingAnalysis(None, read=lambda: load_artifacts(bad)), source=str(bad))
 
     async def script(pilot: Any) -> None:
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.failure is not None:
-                break
+        await until(pilot, lambda: app.failure is not None, "the reported error")
 
     run_app(app, script)
     assert isinstance(app.failure, InputError)
