@@ -27,7 +27,6 @@ from trtscope.model.vocabulary import LayerKind, NodeClass, NodeStatus
 
 #: LayerTypes that move no data or only synchronise (TREx and NVIDIA's analyzer drop or fold them).
 NOOP_TYPES = frozenset({"NoOp", "Constant", "shape_call", "signal", "wait", "reshape", "TrainStation"})
-MYELIN_TYPES = frozenset({"Myelin", "kgen"})
 #: Layer kinds that run the work of their ONNX nodes (a reformat or no-op layer may name a node it serves).
 _RUNNING_KINDS = frozenset({LayerKind.FUSED, LayerKind.SINGLE, LayerKind.QDQ})
 #: Node classes whose presence makes a layer a fusion (pure shape / constant ops do not).
@@ -205,7 +204,7 @@ def _is_myelin(name: str, ltype: str) -> tuple[bool, str | None]:
     myl = nm.myelin_parts(name)
     if myl is not None:
         return True, f"myl{myl[1]}"
-    if ltype in MYELIN_TYPES or nm.is_foreign_node_layer(name) or name.startswith(("__myl", "__mye")):
+    if ltype in nm.MYELIN_TYPES or nm.is_foreign_node_layer(name) or name.startswith(("__myl", "__mye")):
         return True, name
     return False, None
 

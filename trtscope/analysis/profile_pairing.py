@@ -25,9 +25,6 @@ from trtscope.model import names as nm
 from trtscope.model.artifacts import LayerInfo, LayerProfile
 from trtscope.model.tables import PROFILE_COLUMNS
 
-#: Layer types of a Myelin region in the layer information.
-_MYELIN_LAYER_TYPES = frozenset({"Myelin", "kgen"})
-
 
 @dataclass(frozen=True)
 class FoldedProfile:
@@ -44,17 +41,6 @@ class FoldedProfile:
                 "they run for")
 
 
-def _keys(names: list[str]) -> list[tuple[str, int]]:
-    """(name, occurrence) for each name in order."""
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        k = seen.get(n, 0)
-        seen[n] = k + 1
-        out.append((n, k))
-    return out
-
-
 def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile | None:
     """The profile re-keyed on ``info``'s layers, or None when it is not the Myelin-parts case (or not exactly).
 
@@ -64,7 +50,8 @@ def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile |
     if prof.empty or (profile.samples is not None and not profile.samples.empty):
         return None  # (samples come with bundles, whose profile is the engine's own: never this case)
     layers = info.layers
-    layer_keys = _keys(layers["name"].tolist())
+    layer_keys = list(zip(layers["name"].tolist(), layers.groupby("name", sort=False).cumcount().tolist(),
+                          strict=True))
     layer_set = set(layer_keys)
     prof_keys = list(zip(prof["name"].tolist(), prof["occurrence"].tolist(), strict=True))
     matched = [k in layer_set for k in prof_keys]
@@ -98,7 +85,7 @@ def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile |
     for key, ltype in zip(layer_keys, types, strict=True):
         if key in named_in_profile:
             n_named += 1
-        elif ltype in _MYELIN_LAYER_TYPES or nm.is_foreign_node_layer(key[0]):
+        elif ltype in nm.MYELIN_TYPES or nm.is_foreign_node_layer(key[0]):
             regions.append(key)
             gaps_info.append(n_named)
     if gaps_prof != gaps_info:
@@ -110,7 +97,6 @@ def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile |
     for run, region in zip(runs, regions, strict=True):
         if not _run_belongs(info, region[0], metadata.get(region), [prof_keys[i][0] for i in run]):
             return None  # the parts name no node of the region they would be summed into
-    target: dict[int, tuple[str, int]] = {i: regions[r] for r, run in enumerate(runs) for i in run}
     run_id = np.full(len(prof_keys), -1, dtype=np.int64)  # the run each part belongs to; -1: a row kept as is
     for r, run in enumerate(runs):
         run_id[run] = r
@@ -135,7 +121,7 @@ def fold_myelin_parts(info: LayerInfo, profile: LayerProfile) -> FoldedProfile |
     # the reader's column types (text as objects; counts stay integers where every part had the same one)
     times = times.astype({c: prof[c].dtype for c in PROFILE_COLUMNS if c != "count" or times[c].notna().all()})
     folded = LayerProfile(times=times, count=profile.count, source=profile.source)
-    return FoldedProfile(folded, parts=len(target), regions=len(runs))
+    return FoldedProfile(folded, parts=int((run_id >= 0).sum()), regions=len(runs))
 
 
 def _run_belongs(info: LayerInfo, layer: str, metadata: str | None, parts: list[str]) -> bool:

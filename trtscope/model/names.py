@@ -98,6 +98,8 @@ def foreign_node(name: str) -> tuple[str, str] | None:
 
 
 _FOREIGN_OPEN, _FOREIGN_CLOSE = "{ForeignNode[", "]}"
+#: Layer types TensorRT gives a Myelin region's layers (8.x `Myelin`, 10+ `kgen`, …).
+MYELIN_TYPES = frozenset({"Myelin", "kgen"})
 
 
 def is_foreign_node_layer(name: str) -> bool:
