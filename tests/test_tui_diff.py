@@ -325,3 +325,41 @@ def test_labels_of_pairs_and_transitions() -> None:
     assert diff_data.gate_lines([cond], [], "no profile")[0][1] == "error"
     assert diff_data.change_label("new_reformat") == "⚠ new reformat"
     assert diff_data.change_label("newly_unfused") == "✗ newly unfused"  # its own mark, not two
+
+
+def test_quitting_while_comparing_closes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`q` on the "Comparing" screen ends the app without waiting for the comparison (a daemon thread, not a
+    Textual worker, which the app would wait for), and the comparison finishing afterwards raises nothing in
+    its thread (its result has no app to go to)."""
+    import time
+
+    import trtscope.analysis.diff as diff_lib
+
+    a, b = trtscope.load(_rtx("convblock-fused")), trtscope.load(_rtx("convblock-split"))
+    real = diff_lib.diff
+    release, finished = threading.Event(), threading.Event()
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+
+    def held(*args: Any) -> Any:
+        assert release.wait(30)
+        try:
+            return real(*args)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(diff_lib, "diff", held)
+    app = DiffApp(a, b, "fused", "split")
+
+    async def script(pilot: Any) -> None:
+        await settle(pilot)
+        assert not app.ready and "Comparing" in shown(app)
+        await pilot.press("q")
+
+    start = time.monotonic()
+    run_app(app, script)
+    assert time.monotonic() - start < 10 and not finished.is_set()  # ended while the comparison was held
+    release.set()
+    assert finished.wait(30)
+    time.sleep(0.2)  # the thread's last call, to an app that has gone
+    assert errors == [] and app.error is None and app.return_value is None

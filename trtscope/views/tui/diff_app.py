@@ -1,7 +1,7 @@
 """The diff view (``trtscope tui A B``): two loaded analyses compared in a Textual app of its own, so the
 single-engine app (app.py) stays as it is.
 
-The comparison (``trtscope.analysis.diff.diff``, seconds on 20,000-layer inputs) runs in a worker thread after
+The comparison (``trtscope.analysis.diff.diff``, seconds on 20,000-layer inputs) runs in a daemon thread after
 the first paint, behind a loading screen; the inputs were loaded and checked before the UI started (a bad
 input is the CLI's one-line error). ``a`` / ``b`` open one side in the single-engine screens: the diff app
 ends, :class:`SideApp` (the single-engine app, ``q`` returning) runs on that side, then the diff app comes back
@@ -11,6 +11,7 @@ with the same comparison (not recomputed) on the screen and rows it was left on 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,9 +129,11 @@ class DiffApp(BrowsingApp["SideRequest | None"]):
                     style="")
         text.append("pairing the ONNX nodes of the two models, then comparing them node by node…", style="dim")
         self.push_screen(LoadingScreen(text))
-        self.run_worker(self._compare, thread=True, exclusive=True, group="diff", exit_on_error=False)
+        # A daemon thread rather than a Textual worker (as the single-engine app's analysis): Textual waits for
+        # its thread workers when the app exits, so `q` while comparing would wait for the comparison.
+        threading.Thread(target=self._compare, name="trtscope-diff", daemon=True).start()
 
-    def _compare(self) -> None:
+    def _compare(self) -> None:  # in the comparison thread
         try:
             if self.compare is not None:
                 d = self.compare(self.a, self.b, self.label_a, self.label_b)
@@ -146,7 +149,9 @@ class DiffApp(BrowsingApp["SideRequest | None"]):
 
     def _tell(self, callback: Callable[..., None], *args: Any) -> None:
         """Run ``callback`` on the app's thread, unless the user quit while the comparison ran."""
-        with contextlib.suppress(RuntimeError):  # "App is not running"
+        if not self.is_running:  # (gone: a call now would leave its coroutine unawaited)
+            return
+        with contextlib.suppress(RuntimeError):  # "App is not running": it ended just now
             self.call_from_thread(callback, *args)
 
     def _compared(self, d: Diff) -> None:
