@@ -201,6 +201,46 @@ def test_capture_with_clock_pairing_is_clock_monotonic_raw(tmp_path: Path) -> No
         render_nvtxt(trtscope.load(b), "relative")
 
 
+def test_capture_without_kernels_or_layer_times_gives_its_ranges_and_samples(tmp_path: Path) -> None:
+    """A capture with NVTX ranges and NVML samples but no kernels and no per-layer times (``trtscope profile``
+    without --kernels of a run that timed no layers) still has a measured timeline: its ranges (one left open,
+    drawn to the last event) and samples, as the Chrome trace shows them. Only a capture with none of it is
+    refused."""
+    b, p = _paired_bundle(tmp_path)
+    (b / "tables" / "kernels.parquet").unlink()
+    (b / "tables" / "api_calls.parquet").unlink()
+    m = json.loads((b / "manifest.json").read_text())
+    for key in ("kernels", "api_calls"):
+        m["tables"].pop(key)
+    r = pd.read_parquet(b / "tables" / "nvtx_ranges.parquet")
+    r.loc[r.index[-1], "end_ns"] = None  # left open
+    r.to_parquet(b / "tables" / "nvtx_ranges.parquet")
+    (b / "manifest.json").write_text(json.dumps(m))
+    nvml = pd.read_parquet(b / "tables" / "nvml.parquet")
+    a = trtscope.load(b)
+    assert len(a.kernels) == 0 and a.layers["mean_ms"].notna().sum() == 0
+    _, ev = export(b, tmp_path / "r.nvtxt")
+    assert "TimeBase = ClockMonotonicRaw" in (tmp_path / "r.nvtxt").read_text()
+    m0, r0 = p["start"]["monotonic_ns"], p["start"]["monotonic_raw_ns"]
+    dm, dr = p["stop"]["monotonic_ns"] - m0, p["stop"]["monotonic_raw_ns"] - r0
+
+    def raw(t: int) -> int:
+        return r0 + (t - m0) + round((t - m0) * (dr - dm) / dm)
+
+    last = max(int(r["start_ns"].max()), int(r["end_ns"].max()), int(nvml["timestamp_ns"].max()))
+    ends = [int(e) if pd.notna(e) else last for e in r["end_ns"]]
+    assert sorted((e.start, e.end) for e in ev if e.category == 11) == sorted(
+        (raw(int(s)), raw(max(e, int(s)))) for s, e in zip(r["start_ns"], ends, strict=True))
+    assert sorted(e.start for e in ev if e.category == 12) == sorted(raw(int(t)) for t in nvml["timestamp_ns"])
+    assert not [e for e in ev if e.category in (7, 10)]
+    for name in ("nvtx_ranges", "nvml"):
+        (b / "tables" / f"{name}.parquet").unlink()
+        m["tables"].pop(name)
+    (b / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(TrtscopeError, match="nothing to put on a timeline"):
+        render_nvtxt(trtscope.load(b))
+
+
 def test_monotonic_raw_is_refused_without_a_pairing() -> None:
     with pytest.raises(TrtscopeError, match="no CLOCK_MONOTONIC/CLOCK_MONOTONIC_RAW pairing"):
         render_nvtxt(trtscope.load(own_fixture(TORCH)), "monotonic-raw")

@@ -46,7 +46,10 @@ MERGE_EPILOG = """examples:
 Runs Nsight Systems' ImportNvtxt (--cmd merge): $TRTSCOPE_IMPORTNVTXT, else ImportNvtxt on PATH, else a standard
 install (/opt/nvidia/nsight-systems/*/host-linux-x64). Where none is found, the exact command is printed and
 the exit code is 2. Events outside the report's time window are skipped by ImportNvtxt unless
---update-report-time; the count it imported is compared with the count written.
+--update-report-time; the count it imported is compared with the count written. A capture's file (TimeBase
+ClockMonotonicRaw) needs the report's machine (--target HW:VM, found from ImportNvtxt's message when the report
+has one) and its times moved by the report's analysis start, which ImportNvtxt places them early by
+(docs/exports.md: checked with Nsight Systems 2022.4 on a report nsys profile made).
 """
 
 
@@ -93,6 +96,8 @@ def register(subparsers: Any, name: str, summary: str) -> None:
                      help="extend the report's time window to the merged events instead of dropping those outside")
     mrg.add_argument("--time-base", default="auto", choices=("auto", "manual", "relative", "monotonic-raw"),
                      help="when INPUT is not an .nvtxt file: the time base of the NVTXT written beside OUT")
+    mrg.add_argument("--target", metavar="HW:VM", help="the report's machine a ClockMonotonicRaw file's times "
+                     "are converted on (ImportNvtxt --target; found by default when the report has one)")
     mrg.add_argument("--print", dest="print_only", action="store_true", help="print the command, run nothing")
     mrg.add_argument("--force", action="store_true", help="overwrite OUT (and the NVTXT written beside it)")
     mrg.set_defaults(func=run_merge)
@@ -294,15 +299,21 @@ def run_merge(args: argparse.Namespace) -> int:
               file=sys.stderr)
         source = str(target)
     tool = nvtxt.find_importnvtxt()
+    raw = "ClockMonotonicRaw" in nvtxt.time_bases(source)
+    machine: str | None = args.target  # ImportNvtxt --target HW:VM
 
-    def command(output: str) -> list[str]:
+    def command(output: str, nvtxt_file: str = source) -> list[str]:
         return nvtxt.importnvtxt_argv(str(tool) if tool else "ImportNvtxt", "merge", report=str(args.report),
-                                      nvtxt=source, output=output, at_ns=args.at,
-                                      update_report_time=args.update_report_time)
+                                      nvtxt=nvtxt_file, output=output, at_ns=args.at,
+                                      update_report_time=args.update_report_time, target=machine)
 
     shown = command(str(out))
     if args.print_only or tool is None:
         print(shlex.join(shown))
+        if raw:
+            print("# TimeBase ClockMonotonicRaw: ImportNvtxt needs --target HW:VM (the report's machine; its error "
+                  "message lists them) and places the events early by the report's analysis start (ImportNvtxt "
+                  "--cmd info): trtscope nsys merge adds it to the file's times first", file=sys.stderr)
         if tool is None and not args.print_only:
             raise MissingDependencyError(
                 "ImportNvtxt (Nsight Systems)", "set TRTSCOPE_IMPORTNVTXT to it or put it on PATH; the command "
@@ -312,17 +323,38 @@ def run_merge(args: argparse.Namespace) -> int:
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".nsys-rep", dir=out.parent)
     os.close(fd)
     os.unlink(tmp)
+    fed = source  # the file ImportNvtxt reads: for ClockMonotonicRaw, a copy moved by the analysis start
     try:
-        run = nvtxt.run_importnvtxt(command(tmp))
+        if raw:
+            start = nvtxt.analysis_start(str(tool), args.report)
+            if start:
+                fed = tmp[: -len(".nsys-rep")] + ".nvtxt"
+                nvtxt.write_shifted(source, fed, start)
+                print(f"TimeBase ClockMonotonicRaw: times moved by the report's analysis start, {start:,} ns "
+                      "(ImportNvtxt places such events that much early)", file=sys.stderr)
+        run = nvtxt.run_importnvtxt(command(tmp, fed))
+        if nvtxt.needs_target(run) and machine is None:
+            found = nvtxt.conversion_targets(run.output)
+            if len(found) != 1:
+                raise TrtscopeError(
+                    f"ImportNvtxt cannot convert {source}'s TimeBase to this report's clock without --target; "
+                    + (f"the report's machines: {', '.join(found)}: pick one with --target HW:VM" if found else
+                       "it names no machine to convert to (a report from another machine or boot?)"))
+            machine = found[0]
+            run = nvtxt.run_importnvtxt(command(tmp, fed))
+        shown = command(str(out))
         if run.returncode != 0 or not Path(tmp).is_file():
-            last = " ".join(run.output.strip().splitlines()[-1:]) or f"exit code {run.returncode}"
+            lines = run.output.strip().splitlines()
+            said = [ln for ln in lines if "error" in ln.lower()] or lines[-1:]
+            last = " ".join(said[:1]) or f"exit code {run.returncode}"
             hint = (" — every event lies outside the report's time window: place them with --at NS or pass "
                     "--update-report-time" if "no events were imported" in run.output else "")
             raise TrtscopeError(f"ImportNvtxt failed: {last[:400]}{hint} (command: {shlex.join(shown)})")
         os.replace(tmp, out)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for left in {tmp, fed} - {source}:
+            if os.path.exists(left):
+                os.unlink(left)
     written = nvtxt.written_events(source)
     print(shlex.join(shown))
     got = "?" if run.imported is None else f"{run.imported:,}"

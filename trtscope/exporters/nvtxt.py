@@ -10,6 +10,8 @@ NVTXT is Nsight Systems' text form of NVTX: ``ImportNvtxt --cmd create`` turns a
   markers for layers that ran no kernel.
 * **Profiles without kernels**: one inference laid end to end from the profile's mean layer times, on a
   process whose name and the file's header comment say it is synthetic; layers without a time are markers.
+* **Captures with neither kernels nor per-layer times** (e.g. ``trtscope profile`` without ``--kernels`` of a
+  run that gave no layer times): the NVTX ranges and NVML samples they measured, on their clock.
 * Either way, ONNX nodes that no layer runs (folded away) are listed in markers, so every layer, node and
   kernel of the report is in the file.
 
@@ -545,7 +547,7 @@ class RenderedNvtxt:
     header: list[str]
     body: list[pa.Array]
     time_base: TimeBase
-    timeline: str  # "kernels" | "profile_means"
+    timeline: str  # "kernels" | "profile_means" | "none" (no layer timeline: NVTX ranges / NVML samples only)
     ranges: int
     markers: int
     first: int | None  # smallest / largest time value written
@@ -604,6 +606,19 @@ def _render(doc: _Doc, clock: _Clock) -> tuple[list[pa.Array], int, int, int | N
     return body, ranges, markers, lo, hi
 
 
+def _last_time(doc: _Doc) -> int:
+    return int(max([int(b.start.max()) for b in doc.blocks] + [int(b.end.max()) for b in doc.blocks
+                                                                if b.end is not None]))
+
+
+def _last_captured_time(a: Analysis) -> int | None:
+    """The latest NVTX range bound or NVML sample time (a capture without kernels), or None."""
+    cols = [(a.nvtx_ranges, "start_ns"), (a.nvtx_ranges, "end_ns"), (a.nvml, "timestamp_ns")]
+    found = [pd.to_numeric(t[c], errors="coerce").max() for t, c in cols if c in t.columns and len(t)]
+    found = [x for x in found if pd.notna(x)]
+    return int(max(found)) if found else None
+
+
 def render_nvtxt(a: Analysis, time_base: str = "auto") -> RenderedNvtxt:
     """Build the whole file (see the module docstring)."""
     doc = _Doc()
@@ -617,20 +632,20 @@ def render_nvtxt(a: Analysis, time_base: str = "auto") -> RenderedNvtxt:
         doc = _Doc()
         counts = {"layers": _synthetic(a, doc)}
         timeline = "profile_means" if counts["layers"] else "none"
-    if timeline == "none":
-        raise TrtscopeError("nothing to put on a timeline: no captured kernels and no per-layer times (give a "
-                            "--profile, or a capture bundle / nsys import)")
+    if timeline == "none":  # no layer timeline: what the capture measured on its clock still goes in
+        counts = {}
     synthetic = timeline == "profile_means"
-    times = [b.start for b in doc.blocks]
-    ends = [b.end for b in doc.blocks if b.end is not None]
-    t0 = int(min(int(x.min()) for x in times))
-    t_end = int(max([int(x.max()) for x in times] + [int(x.max()) for x in ends]))
     if not synthetic:
-        if len(a.nvtx_ranges):
+        # (an NVTX range left open is drawn to the last event: of the kernels, else of the ranges and samples)
+        t_end = _last_time(doc) if doc.blocks else _last_captured_time(a)
+        if len(a.nvtx_ranges) and t_end is not None:
             counts["nvtx_ranges"] = _nvtx(a, doc, t_end)
         if len(a.nvml):
             counts["nvml_samples"] = _nvml(a, doc, gpu)
-        t0 = int(min(int(b.start.min()) for b in doc.blocks))
+    if not doc.blocks:
+        raise TrtscopeError("nothing to put on a timeline: no captured kernels, NVTX ranges or NVML samples and "
+                            "no per-layer times (give a --profile, or a capture bundle / nsys import)")
+    t0 = int(min(int(b.start.min()) for b in doc.blocks))
     counts["onnx_nodes_run_by_no_layer"] = _unrun_nodes(a, doc, t0)
     clock = _choose_clock(a, time_base, synthetic, t0)
     body, ranges, markers, lo, hi = _render(doc, clock)
@@ -689,17 +704,90 @@ def _write(rendered: RenderedNvtxt, fh: IO[bytes]) -> None:
 
 
 def importnvtxt_argv(tool: str, command: str, *, nvtxt: str, output: str, report: str | None = None,
-                     at_ns: int | None = None, update_report_time: bool = False) -> list[str]:
-    """The ``ImportNvtxt`` command line for ``create`` / ``merge`` (``--mode lin`` places a Manual file)."""
+                     at_ns: int | None = None, update_report_time: bool = False,
+                     target: str | None = None) -> list[str]:
+    """The ``ImportNvtxt`` command line for ``create`` / ``merge`` (``--mode lin`` places a Manual file;
+    ``target`` ``HW:VM`` names the report's machine whose clock a ``ClockMonotonicRaw`` file is on)."""
     argv = [tool, "--cmd", command]
     if report is not None:
         argv += ["-i", report]
     argv += ["-n", nvtxt, "-o", output]
     if at_ns is not None:
         argv += ["--mode", "lin", "--ns_a", str(at_ns), "--freq", "1000000000"]
+    if target is not None:
+        argv += ["--target", target]
     if update_report_time:
         argv.append("--update_report_time")
     return argv
+
+
+# --- merging a ClockMonotonicRaw file into a real report ------------------------------------------------------
+# Checked with Nsight Systems 2022.4 on a report `nsys profile` made (docs/exports.md, tests/test_nsys_merge_clock.py):
+# ImportNvtxt converts a ClockMonotonicRaw file only with `--target HW:VM` naming the report's machine (without
+# it: "Failed to find conversion routine chain ... LocatorByGlobalId(:0:0)", the conversions the report has
+# listed after it), and it places the events early by the report's analysis start (the time between the
+# session's start and the start of collection, which `--cmd info` prints): trtscope nsys merge finds the
+# target in that message and adds the analysis start to the file's times.
+_NO_CONVERSION = "Failed to find conversion routine chain"
+_TARGETS = re.compile(r"LocatorFrom: LocatorByGlobalId\(:(\d+):(\d+)\), LocatorTo: LocatorSession")
+_TIME_BASE_LINE = re.compile(rb"TimeBase\s*=\s*(\w+)")
+_RANGE_LINE = re.compile(rb"RangeStartEnd, (-?\d+), (-?\d+),")
+_MARKER_LINE = re.compile(rb"Marker, (-?\d+),")
+
+
+def needs_target(run: ToolRun) -> bool:
+    """Whether ImportNvtxt failed for want of ``--target`` (a ClockMonotonicRaw file, a real report)."""
+    return run.returncode != 0 and _NO_CONVERSION in run.output
+
+
+def conversion_targets(output: str) -> list[str]:
+    """``HW:VM`` of every machine ImportNvtxt's failure message lists a clock conversion for (after "Available
+    conversions": before it, the message names the conversion it looked for)."""
+    _, sep, listed = output.partition("Available conversions")
+    return list(dict.fromkeys(f"{hw}:{vm}" for hw, vm in _TARGETS.findall(listed))) if sep else []
+
+
+def time_bases(nvtxt: str | Path) -> set[str]:
+    """The ``TimeBase`` values an NVTXT file sets (comments skipped)."""
+    found: set[str] = set()
+    with open(nvtxt, "rb") as fh:
+        for line in fh:
+            if not line.lstrip().startswith(b"#"):
+                m = _TIME_BASE_LINE.match(line.strip())
+                if m:
+                    found.add(m.group(1).decode("ascii"))
+    return found
+
+
+def analysis_start(tool: str, report: str | Path) -> int | None:
+    """The report's analysis start in ns of its session (``ImportNvtxt --cmd info``), or None."""
+    run = run_importnvtxt([tool, "--cmd", "info", "-i", str(report)], timeout=120.0)
+    m = re.search(r"Analysis start \(ns\)\s+(-?\d+)", run.output)
+    return int(m.group(1)) if run.returncode == 0 and m else None
+
+
+def write_shifted(src: str | Path, dst: str | Path, shift_ns: int) -> None:
+    """A copy of trtscope's NVTXT ``src`` with every event time moved by ``shift_ns`` (written atomically). Only
+    files trtscope wrote: their event lines have the times first (``RangeStartEnd, Start, End, …``,
+    ``Marker, Time, …``), which the header's ``@`` lines declare."""
+    with open(src, "rb") as fh:
+        if not fh.read(len(NVTXT_HEAD)).startswith(NVTXT_HEAD):
+            raise TrtscopeError(f"{src}: not an NVTXT file trtscope wrote; its times cannot be moved")
+
+    def moved(m: re.Match[bytes]) -> bytes:
+        return b", ".join(str(int(t) + shift_ns).encode() for t in m.groups())
+
+    def write(fh: IO[bytes]) -> None:
+        with open(src, "rb") as inp:
+            for line in inp:
+                for kind, pattern in ((b"RangeStartEnd, ", _RANGE_LINE), (b"Marker, ", _MARKER_LINE)):
+                    m = pattern.match(line) if line.startswith(kind) else None
+                    if m:
+                        line = kind + moved(m) + b"," + line[m.end():]
+                        break
+                fh.write(line)
+
+    write_file_atomically(Path(dst), write)
 
 
 # --- ImportNvtxt --------------------------------------------------------------------------------------------
@@ -771,12 +859,17 @@ __all__: Sequence[str] = [
     "RenderedNvtxt",
     "TimeBase",
     "ToolRun",
+    "analysis_start",
+    "conversion_targets",
     "find_importnvtxt",
     "importnvtxt_argv",
     "monotonic_raw_converter",
+    "needs_target",
     "quote",
     "render_nvtxt",
     "run_importnvtxt",
+    "time_bases",
     "write_nvtxt",
+    "write_shifted",
     "written_events",
 ]
