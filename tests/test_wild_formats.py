@@ -3,11 +3,13 @@ small input the test types itself; expected values are computed from that input,
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 import trtscope
+from trtscope.model import names as nm
 from trtscope.parsers.detect import sniff
 from trtscope.parsers.log_facts import facts_from_log
 from trtscope.parsers.profile import profile_from_log
@@ -84,6 +86,52 @@ def test_banner_version_codes(code: str, version: str) -> None:
     # TensorRT 8 encodes major*1000 + minor*100 + patch, 10+ major*10000 + minor*100 + patch
     text = f"&&&& RUNNING TensorRT.trtexec [TensorRT v{code}] # trtexec --onnx=m.onnx\n"
     assert facts_from_log(text)["tensorrt_version"] == version
+
+
+def test_pwn_arguments_holding_fusions_are_split() -> None:
+    # TensorRT 8.5 (tf2onnx model): a point-wise fusion whose argument is itself a " + " fusion
+    a, b, c, d = "g/Erf", "g/add/x:0", "g/add", "g/mul_1"
+    name = f"PWN(PWN({a}, {b} + (Unnamed Layer* 16) [Shuffle] + {c}), {d})"
+    assert nm.name_parts(name) == [a, b, "(Unnamed Layer* 16) [Shuffle]", c, d]
+
+
+def test_trt7_names() -> None:
+    side_by_side = ["i3a/1x1", "i3a/relu_1x1", "i3a/3x3_reduce", "i3a/relu_3x3_reduce"]
+    assert nm.name_parts(f"{side_by_side[0]} + {side_by_side[1]} || {side_by_side[2]} + {side_by_side[3]}") \
+        == side_by_side
+    dla = ["conv1/7x7_s2", "conv1/relu_7x7", "pool1/3x3_s2"]
+    assert nm.name_parts("{" + ",".join(dla) + "}") == dla
+    assert nm.name_parts("{ForeignNode[a...b]}") == ["{ForeignNode[a...b]}"]  # not a DLA list
+    mlp = ["(Unnamed Layer* 8) [Fully Connected]", "(Unnamed Layer* 9) [Activation]", "fc2"]
+    assert nm.name_parts(f"2-layer MLP: {mlp[0]} + {mlp[1]} -> {mlp[2]}") == mlp
+    assert nm.reformat_target("conv1 + relu1 input reformatter 0") == ("Input", 0, "conv1 + relu1")
+    assert nm.reformat_target("pool2 output reformatter 3") == ("Output", 3, "pool2")
+    assert nm.reformat_target("input reformatter 0") is None and nm.reformat_target("x reformatter 0") is None
+    for event in ("data to nvm", "(Unnamed Layer* 10) [Convolution]_output from nvm", "data copy finish",
+                  "loss3/classifier finish", "inception_3a/1x1 copy", "dummy_shape_call__mye622_0"):
+        assert nm.is_internal_name(event), event
+
+
+def test_trt7_profile_reformat_layers_and_dla_events(tmp_path: Path) -> None:
+    # a TensorRT 7 --exportProfile (no medianMs): legacy reformatter names, a DLA subgraph and its copy events
+    dla = ["conv1", "relu1", "pool1"]
+    records = [("data to nvm", 0.03), ("{" + ",".join(dla) + "}", 0.15), ("data copy finish", 0.01),
+               ("conv2 + relu2 input reformatter 0", 0.02), ("conv2 + relu2", 0.1), ("prob", 0.01)]
+    count = 1000
+    total = sum(ms for _, ms in records)
+    doc = [{"count": count}] + [{"name": n, "timeMs": ms * count, "averageMs": ms, "percentage": 100 * ms / total}
+                                for n, ms in records]
+    (tmp_path / "googlenet.profile").write_text(json.dumps(doc))
+    a = trtscope.load(tmp_path)
+    lay = a.layers.set_index("name")
+    reformat = "conv2 + relu2 input reformatter 0"
+    assert lay.at[reformat, "kind"] == "reformat" and lay.at[reformat, "reformat_target"] == "conv2 + relu2"
+    assert list(lay.at[reformat, "onnx_nodes"]) == []
+    assert list(lay.at["{" + ",".join(dla) + "}", "onnx_nodes"]) == dla
+    for event in ("data to nvm", "data copy finish"):
+        assert list(lay.at[event, "onnx_nodes"]) == []
+    assert a.summary.reformat.total_ms == pytest.approx(0.02)
+    assert a.summary.total_ms == pytest.approx(total)
 
 
 def test_sniffed_name_first_log_is_a_profile(tmp_path: Path) -> None:
