@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import trtscope
+from tests.lint_build import H8, F, layer, tensor, write_engine
+from trtscope.analysis.lint import lint
 from trtscope.model import names as nm
 from trtscope.parsers.detect import sniff
 from trtscope.parsers.log_facts import facts_from_log
@@ -132,6 +134,23 @@ def test_trt7_profile_reformat_layers_and_dla_events(tmp_path: Path) -> None:
         assert list(lay.at[event, "onnx_nodes"]) == []
     assert a.summary.reformat.total_ms == pytest.approx(0.02)
     assert a.summary.total_ms == pytest.approx(total)
+
+
+def test_fp32_engine_with_fp16_io_is_not_an_fp16_build(tmp_path: Path) -> None:
+    # every compute layer runs FP32; only the output reformat writes FP16 (an FP16 output binding): no build
+    # flags are known, so nothing says the build allowed FP16 and no layer is an "FP32 fallback"
+    layers = [
+        layer("conv", "CaskConvolution", [tensor("x", F)], [tensor("c", F)], ["conv"]),
+        layer("relu", "PointWiseV2", [tensor("c", F)], [tensor("r", F)], ["relu"]),
+        layer("Reformatting CopyNode for Output Tensor 0 to relu", "Reformat", [tensor("r", F)], [tensor("y", H8)],
+              Origin="REFORMAT"),
+    ]
+    write_engine(tmp_path, layers, times={x["Name"]: 0.1 for x in layers})
+    assert [f for f in lint(trtscope.load(tmp_path)).findings if f.rule == "P001"] == []
+    # the same engine with an FP16 compute layer: the FP32 conv is reported
+    layers[1] = layer("relu", "PointWiseV2", [tensor("c", F)], [tensor("r", H8)], ["relu"])
+    write_engine(tmp_path, layers, times={x["Name"]: 0.1 for x in layers})
+    assert [f.layers for f in lint(trtscope.load(tmp_path)).findings if f.rule == "P001"] == [(0,)]
 
 
 def test_sniffed_name_first_log_is_a_profile(tmp_path: Path) -> None:
