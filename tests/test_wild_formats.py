@@ -159,3 +159,36 @@ def test_sniffed_name_first_log_is_a_profile(tmp_path: Path) -> None:
     found = sniff(path)
     assert found.profile is not None and len(found.profile.times) == len(ROWS)
     assert found.metadata.get("tensorrt_version") == "8.5.2"
+
+
+def _two_profile_layers() -> list[tuple[str, str, list[str]]]:
+    """A TensorRT 10 Myelin engine built with two optimization profiles: (name, type, ONNX nodes) per layer of
+    profile 0, in order (wili-65535/trt-samples-for-hackathon-cn, cookbook/04-Feature/EngineInspector)."""
+    return [("__mye362_0_myl0_0", "shape_call", []), ("__myl_Move_myl0_1", "kgen", []),
+            ("node_conv2d_myl0_2", "correlation", ["node_conv2d", "node_relu"]),
+            ("node_linear_myl0_3", "gemm", ["node_linear"]), ("__myl_MaxrSubExpSum_myl0_4", "kgen", ["node_softmax"])]
+
+
+def _profile_1_name(name: str) -> str:
+    """Profile 1's copy: region 1, and `` [profile 1]`` before the Myelin suffix where the name has a source."""
+    head, _, index = name.rpartition("_myl0_")
+    return f"{head}_myl1_{index}" if head.startswith("__my") else f"{head} [profile 1]_myl1_{index}"
+
+
+@pytest.mark.parametrize("form", ["json", "oneline"])
+def test_second_optimization_profile_is_not_counted_as_more_layers(tmp_path: Path, form: str) -> None:
+    base = _two_profile_layers()
+    rows = [(n, t, nodes) for n, t, nodes in base] + [(_profile_1_name(n), t, nodes) for n, t, nodes in base]
+    if form == "json":
+        doc = {"Layers": [{"Name": n, "LayerType": t, "Metadata": "\x1f".join(f"[ONNX Layer: {x}]" for x in nodes)}
+                          for n, t, nodes in rows]}
+        (tmp_path / "engine.layers.json").write_text(json.dumps(doc))
+    else:
+        lines = ["[07/22/2026-00:33:43] [I] Layers:"] + [
+            f"Name: {n}, LayerType: {t}, Inputs: [], Outputs: [], TacticName: , StreamId: 0, Metadata: "
+            + "\x1f".join(f"[ONNX Layer: {x}]" for x in nodes) for n, t, nodes in rows]
+        (tmp_path / "build.log").write_text("\n".join(lines) + "\n")
+    a = trtscope.load(tmp_path)
+    assert a.layers["name"].tolist() == [n for n, _, _ in base]
+    assert [list(x) for x in a.layers["onnx_nodes"]] == [nodes for _, _, nodes in base]
+    assert a.artifacts.layer_info is not None and a.artifacts.layer_info.dropped_profiles == len(base)

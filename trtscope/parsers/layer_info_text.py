@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from trtscope.model.artifacts import LayerInfo
-from trtscope.parsers.layer_entries import layer_info_from_entries
+from trtscope.parsers.layer_entries import layer_info_from_entries, select_profile
 from trtscope.parsers.logtext import (
     MAX_LINE_CHARS,
     log_lines,
@@ -275,16 +275,16 @@ def layer_info_from_log(text: str, source: str | Path) -> tuple[LayerInfo | None
                 f"{source}: {len(sections)} layer listings in this log; using the last one "
                 f"({len(last.lines)} layers)"
             )
-        entries = [parse_oneline(line) for line in last.lines]
+        entries, dropped = select_profile([parse_oneline(line) for line in last.lines])
         bindings = _bindings_after(lines, last)
         return layer_info_from_entries(entries, source, "oneline", bindings=bindings, foreign=foreign,
-                                       warnings=warnings), warnings
+                                       dropped_profiles=dropped, warnings=warnings), warnings
     legacy = _legacy_section(lines)
     if legacy:
-        entries = [e for e in (parse_legacy_line(line) for line in legacy) if e is not None]
+        entries, dropped = select_profile([e for e in (parse_legacy_line(line) for line in legacy) if e is not None])
         if entries:
             return layer_info_from_entries(entries, source, "legacy_log", foreign=foreign,
-                                           warnings=warnings), warnings
+                                           dropped_profiles=dropped, warnings=warnings), warnings
     return None, warnings
 
 
