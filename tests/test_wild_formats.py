@@ -192,3 +192,22 @@ def test_second_optimization_profile_is_not_counted_as_more_layers(tmp_path: Pat
     assert a.layers["name"].tolist() == [n for n, _, _ in base]
     assert [list(x) for x in a.layers["onnx_nodes"]] == [nodes for _, _, nodes in base]
     assert a.artifacts.layer_info is not None and a.artifacts.layer_info.dropped_profiles == len(base)
+
+
+def test_torch_tensorrt_layer_names() -> None:
+    # Torch-TensorRT (dynamo) names layers [TRT layer type]-[converter target]-[FX node]; helpers stay plain
+    conv, relu, mm, add = "/features/0/convolution_1", "/features/1/relu_1", "/fc/addmm_mm", "/fc/addmm_add"
+    fused = f"[CONVOLUTION]-[aten_ops.convolution.default]-[{conv}] + [RELU]-[aten_ops.relu.default]-[{relu}]"
+    assert nm.name_parts(fused) == [conv, relu]
+    gemm = (f"[MATRIX_MULTIPLY]-[aten_ops.addmm.default]-[{mm}] + /fc/addmm_constant_0 + "
+            f"/fc/addmm_add_broadcast_to_same_shape_lhs_broadcast + [ELEMENTWISE]-[aten_ops.addmm.default]-[{add}]")
+    assert nm.name_parts(gemm) == [mm, add]
+    cast = f"Forced Cast ITensor [RELU]-[aten_ops.relu.default]-[{relu}]_output from DataType.HALF to " \
+           "DataType.HALF - [aten_ops.torch.ops.aten.clone.default]-[/fc/clone_1]"
+    assert nm.name_parts(cast) == ["/fc/clone_1"]
+    # TensorRT's own helper around a Torch-TensorRT layer is still no node
+    assert nm.is_internal_name(nm.name_parts(f"reshape_before_[MATRIX_MULTIPLY]-[aten_ops.addmm.default]-[{mm}]")[0])
+    assert nm.name_parts("[weird]-[not a target]-[x]") == ["[weird]-[not a target]-[x]"]
+    ops = frozenset({"Conv", "Relu"})
+    assert [nm.op_type_from_name(n, ops) for n in (conv, relu, "/features/2/max_pool2d_default_1")] \
+        == ["Conv", "Relu", "MaxPool"]

@@ -210,6 +210,22 @@ def _dla_list(piece: str) -> list[str] | None:
     return None
 
 
+def torch_trt_node(piece: str) -> str | None:
+    """Torch-TensorRT names a layer ``[CONVOLUTION]-[aten_ops.convolution.default]-[/features/0/convolution]``
+    (TensorRT layer type, converter target, FX node); its casts ``Forced Cast ITensor … - [aten_ops.…]-[node]``.
+    Returns the FX node's name, or None for any other piece. String operations: linear in the piece."""
+    if not piece.endswith("]"):
+        return None
+    at = piece.rfind("]-[")
+    if at < 0:
+        return None
+    open_at = piece.rfind("[", 0, at)
+    if open_at < 0 or "_ops." not in piece[open_at:at] or not piece[:open_at].endswith(("-", "- ")):
+        return None
+    node = piece[at + 3 : -1]
+    return node or None
+
+
 def name_parts(name: str) -> list[str]:
     """The pieces a (possibly fused) layer name is made of: ``" + "`` and ``" || "`` split, ``PWN(...)`` unwrapped
     (its arguments split again: ``PWN(a + b, c)``), a DLA subgraph's ``{a,b,c}`` listed.
@@ -229,6 +245,11 @@ def name_parts(name: str) -> list[str]:
             parts.extend(x for x in listed if x)
         elif p:
             parts.append(p)
+    # Torch-TensorRT: the FX node inside each [TYPE]-[target]-[node] piece; its converters' helper layers
+    # (``/fc/addmm_constant_0``, ``..._broadcast``) are plain pieces beside them, not nodes.
+    nodes = [None if is_internal_name(p) else torch_trt_node(p) for p in parts]
+    if any(nodes):
+        return [n for n in nodes if n]
     return parts
 
 
@@ -256,12 +277,14 @@ _TF_TO_ONNX = {
 }
 #: Last path segment of a node name, without exporter suffixes (``_12``, ``__435``).
 _LAST_SEGMENT = re.compile(r"^(?:.*/)?(?P<op>[A-Za-z][A-Za-z0-9]*?)(?:_+\d+)*$")
+_ATEN_SUFFIX = re.compile(r"(?:_default)?(?:_\d{1,9})?$")
 _DYNAMO = re.compile(r"^node_(?P<aten>[a-z][a-z0-9_]*?)(?:_\d+)?$")
 
 
 def op_type_from_name(name: str, known_ops: frozenset[str]) -> str | None:
     """Guess an ONNX op type from a node name (``Conv_0``, ``/layer1/conv1/Conv``, ``node_conv2d_1``,
-    tf2onnx's ``resnet50/conv1_conv/Conv2D__6``). Used only when no ONNX model is given."""
+    tf2onnx's ``resnet50/conv1_conv/Conv2D__6``, Torch-TensorRT's ``/features/0/convolution_1``). Used only when
+    no ONNX model is given."""
     m = _LAST_SEGMENT.match(name)
     if m:
         op = m.group("op")
@@ -272,4 +295,6 @@ def op_type_from_name(name: str, known_ops: frozenset[str]) -> str | None:
     m = _DYNAMO.match(name)
     if m:
         return _ATEN_TO_ONNX.get(m.group("aten"))
-    return None
+    # Torch-TensorRT's FX node names: /features/0/convolution_1, max_pool2d_default_2 -> the aten op
+    last = _ATEN_SUFFIX.sub("", name.rpartition("/")[2])
+    return _ATEN_TO_ONNX.get(last)
