@@ -211,3 +211,15 @@ def test_torch_tensorrt_layer_names() -> None:
     ops = frozenset({"Conv", "Relu"})
     assert [nm.op_type_from_name(n, ops) for n in (conv, relu, "/features/2/max_pool2d_default_1")] \
         == ["Conv", "Relu", "MaxPool"]
+
+
+def test_tensor_names_in_layer_names_are_not_nodes(tmp_path: Path) -> None:
+    # names-only layer info (no ONNX model): PyTorch's folded BatchNorm constants (onnx::Mul_N), constants named
+    # after their tensor and cloned by TensorRT (_output_0_clone_N), and TensorFlow tensors (x:0) are no nodes
+    conv, mul, add, relu = "/m/conv1/Conv", "/m/bn1/Mul", "/m/bn1/Add", "/m/act1/Relu"
+    names = ["/m/Transpose_1_output_0", "/m/Transpose_1_output_0_clone_1",
+             f"{conv} + onnx::Mul_4104 + {mul} + onnx::Add_4106 + {add} + {relu}",
+             "tf/add/x:0 + (Unnamed Layer* 2) [Shuffle] + tf/add", "Transpose__108"]
+    (tmp_path / "engine.layers.json").write_text(json.dumps({"Layers": names}))
+    a = trtscope.load(tmp_path)
+    assert [list(x) for x in a.layers["onnx_nodes"]] == [[], [], [conv, mul, add, relu], ["tf/add"], ["Transpose__108"]]

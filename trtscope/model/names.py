@@ -162,9 +162,16 @@ def is_internal_name(piece: str) -> bool:
         or piece.endswith(_INTERNAL_SUFFIXES)
 
 
+#: Tensor (not node) names exporters write: PyTorch's ``onnx::Mul_4104`` and ``/a/Transpose_output_0``, TensorFlow's
+#: ``x:0``; TensorRT appends ``_clone_N`` to a constant it duplicated.
+_TENSOR_LIKE = re.compile(r"(?:^onnx::|_output_\d{1,9}(?:_clone_\d{1,9})?$|:\d{1,9}(?:_clone_\d{1,9})?$)")
+
+
 def looks_like_weight(piece: str) -> bool:
-    """``conv1.weight``, ``fc.bias``, ``layer1.0.bn1.running_mean``: initializer names fused into a layer name."""
-    return bool(_WEIGHT_LIKE.search(piece))
+    """``conv1.weight``, ``fc.bias``, ``layer1.0.bn1.running_mean``: initializer names fused into a layer name;
+    also tensor names (``onnx::Mul_4104``, ``/m/Transpose_1_output_0_clone_2``, ``add/x:0``), which name the
+    constants TensorRT folded in, never ONNX nodes."""
+    return bool(_WEIGHT_LIKE.search(piece)) or bool(_TENSOR_LIKE.search(piece))
 
 
 def _split_top(text: str, sep: str) -> list[str]:
