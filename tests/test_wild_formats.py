@@ -223,3 +223,20 @@ def test_tensor_names_in_layer_names_are_not_nodes(tmp_path: Path) -> None:
     (tmp_path / "engine.layers.json").write_text(json.dumps({"Layers": names}))
     a = trtscope.load(tmp_path)
     assert [list(x) for x in a.layers["onnx_nodes"]] == [[], [], [conv, mul, add, relu], ["tf/add"], ["Transpose__108"]]
+
+
+def test_blank_lines_between_listing_entries(tmp_path: Path) -> None:
+    # a log whose lines are separated by blank lines (seen in a TensorRT 8.6 trtexec log pasted into a blog)
+    names = ["{ForeignNode[a/Constant...a/Unsqueeze_6]}", "b/QuantizeLinear", "c.weight + c/QuantizeLinear + c/Conv"]
+    types = ["Myelin", "Reformat", "CaskConvolution"]
+    oneline = ["[01/10/2024-21:55:13] [I] Layers:", ""]
+    for n, t in zip(names, types, strict=True):
+        oneline += [f"Name: {n}, LayerType: {t}, Inputs: [], Outputs: [], TacticValue: 0x0", ""]
+    (tmp_path / "a.log").write_text("\n".join(oneline) + "\n")
+    assert trtscope.load(tmp_path / "a.log").layers["name"].tolist() == names
+    legacy = ["[01/10/2024-21:55:12] [V] [TRT] Engine Layer Information:", ""]
+    for n, t in zip(names, types, strict=True):
+        legacy += [f"Layer({t}): {n}, Tactic: 0x0, x[Float(1,3)] -> y[Float(1,3)]", ""]
+    legacy += ["[01/10/2024-21:55:12] [V] [TRT] Total per-runner device persistent memory is 130560"]
+    (tmp_path / "b.log").write_text("\n".join(legacy) + "\n")
+    assert trtscope.load(tmp_path / "b.log").layers["name"].tolist() == names

@@ -162,7 +162,8 @@ class _Section:
 
 def _oneline_sections(lines: list[str]) -> list[_Section]:
     """Runs of consecutive ``Name: ..., LayerType: ...`` lines, whatever prefix each line carries: a listing
-    logged as one message has the prefix on its first line only (or on its ``Layers:`` header)."""
+    logged as one message has the prefix on its first line only (or on its ``Layers:`` header). Blank lines
+    inside a run do not end it."""
     sections: list[_Section] = []
     current: _Section | None = None
     header_shape: tuple[str, ...] | None = None  # set right after a ``Layers:`` header line
@@ -176,6 +177,8 @@ def _oneline_sections(lines: list[str]) -> list[_Section]:
             current.end = i + 1
             header_shape = None
             continue
+        if not raw.strip() and (current is not None or header_shape is not None):
+            continue  # blank lines between entries (loggers or pasted logs that double line ends)
         if current is not None:
             sections.append(current)
         current = None
@@ -197,7 +200,7 @@ def _legacy_section(lines: list[str]) -> list[str]:
             body = payload(raw, "Layer(")
             if body is not None:
                 found.append(body)
-            else:
+            elif raw.strip():  # blank lines do not end the list
                 grabbing = False
     return found
 
