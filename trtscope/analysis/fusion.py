@@ -273,7 +273,7 @@ def analyze_fusion(
     myl = [_is_myelin(n, t) for n, t in zip(names, ltypes, strict=True)]
     in_myelin = [m[0] for m in myl]
     regions = [m[1] for m in myl]
-    targets = [nm.reformat_target(n) if n.startswith("Reformatting") else None for n in names]
+    targets = [nm.reformat_target(n) if nm.is_reformat_name(n) else None for n in names]
     # what the layer is before its nodes are looked at: 1 QDQ origin, 2 reformat, 3 no-op
     pre = [1 if o == "QDQ" else 2 if (o == "REFORMAT" or rt is not None) else 3 if t in NOOP_TYPES else 0
            for o, rt, t in zip(origins, targets, ltypes, strict=True)]

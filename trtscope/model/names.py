@@ -4,6 +4,8 @@ These rules are heuristics TensorRT never documented as a contract, so they live
 against real artifacts: ``" + "`` joins fused layers, ``PWN(...)`` nests 8.x point-wise fusions,
 ``{ForeignNode[first...last]}`` names a Myelin/DLA region by its ends, ``<src>_myl<R>_<I>`` and
 ``__myl_<Ops>_myl<R>_<I>`` are TensorRT 10+ Myelin layers, ``Reformatting CopyNode for ...`` is inserted.
+TensorRT 7.x also writes ``A || B`` (layers run side by side as one), ``<layer> input reformatter 0`` (its reformat
+layers), ``{a,b,c}`` (a DLA subgraph listing its layers) and DLA copy/sync events (``data to nvm``, ``... finish``).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ _INTERNAL_PREFIXES = (
     "shuffle_after_",
     "__myl",
     "__mye",
+    "dummy_shape_call__mye",
     "Reformatting CopyNode",
     "Reformatted ",
 )
@@ -118,26 +121,57 @@ def myelin_parts(name: str) -> tuple[str, int, int] | None:
     return name[:at], int(region), int(index)
 
 
+_LEGACY_REFORMATTER = " reformatter "
+
+
 def reformat_target(name: str) -> tuple[str, int | None, str] | None:
-    """``Reformatting CopyNode for Input Tensor 0 to X`` -> ``("Input", 0, "X")``.
+    """``Reformatting CopyNode for Input Tensor 0 to X`` -> ``("Input", 0, "X")``; TensorRT 7.x's
+    ``X input reformatter 0`` -> ``("Input", 0, "X")`` too.
 
     A tensor position too large to be one (more than 9 digits: a corrupt or hostile name) is None; the layer is
     still a reformat layer."""
     m = _REFORMAT.match(name)
-    if not m:
+    if m:
+        k = m.group("k")
+        return m.group("dir"), int(k) if len(k) <= 9 else None, m.group("target")
+    at = name.rfind(_LEGACY_REFORMATTER)  # string operations: linear in the name
+    if at <= 0:
         return None
-    k = m.group("k")
-    return m.group("dir"), int(k) if len(k) <= 9 else None, m.group("target")
+    k, head = name[at + len(_LEGACY_REFORMATTER) :], name[:at]
+    if not (k.isdigit() and k.isascii()):
+        return None
+    for direction in ("input", "output"):
+        if head.endswith(" " + direction) and len(head) > len(direction) + 1:
+            return direction.capitalize(), int(k) if len(k) <= 9 else None, head[: -len(direction) - 1]
+    return None
+
+
+def is_reformat_name(name: str) -> bool:
+    """Cheap pre-check before :func:`reformat_target` (run once per layer)."""
+    return name.startswith("Reformatting") or _LEGACY_REFORMATTER in name
+
+
+#: TensorRT 7.x DLA copy and synchronisation events in profiles (``data to nvm``, ``X from nvm``, ``X copy finish``)
+#: and its copies for concatenation (``inception_3a/1x1 copy``).
+_INTERNAL_SUFFIXES = (" to nvm", " from nvm", " finish", " copy")
 
 
 def is_internal_name(piece: str) -> bool:
     """A name piece invented by TensorRT (helper or unnamed layer), as opposed to an ONNX node or weight."""
-    return piece.startswith(_INTERNAL_PREFIXES) or bool(_MYELIN_INTERNAL.match(piece))
+    return piece.startswith(_INTERNAL_PREFIXES) or bool(_MYELIN_INTERNAL.match(piece)) \
+        or piece.endswith(_INTERNAL_SUFFIXES)
+
+
+#: Tensor (not node) names exporters write: PyTorch's ``onnx::Mul_4104`` and ``/a/Transpose_output_0``, TensorFlow's
+#: ``x:0``; TensorRT appends ``_clone_N`` to a constant it duplicated.
+_TENSOR_LIKE = re.compile(r"(?:^onnx::|_output_\d{1,9}(?:_clone_\d{1,9})?$|:\d{1,9}(?:_clone_\d{1,9})?$)")
 
 
 def looks_like_weight(piece: str) -> bool:
-    """``conv1.weight``, ``fc.bias``, ``layer1.0.bn1.running_mean``: initializer names fused into a layer name."""
-    return bool(_WEIGHT_LIKE.search(piece))
+    """``conv1.weight``, ``fc.bias``, ``layer1.0.bn1.running_mean``: initializer names fused into a layer name;
+    also tensor names (``onnx::Mul_4104``, ``/m/Transpose_1_output_0_clone_2``, ``add/x:0``), which name the
+    constants TensorRT folded in, never ONNX nodes."""
+    return bool(_WEIGHT_LIKE.search(piece)) or bool(_TENSOR_LIKE.search(piece))
 
 
 def _split_top(text: str, sep: str) -> list[str]:
@@ -160,22 +194,69 @@ def _split_top(text: str, sep: str) -> list[str]:
     return out
 
 
+_MLP = re.compile(r"^\d{1,3}-layer MLP: ")
+
+
+def _split_fused(text: str) -> list[str]:
+    """``a + b || c`` -> ``[a, b, c]`` at the top level; TensorRT 7's ``2-layer MLP: a + b -> c`` -> ``[a, b, c]``."""
+    m = _MLP.match(text)
+    if m:
+        text = text[m.end() :]
+    out: list[str] = []
+    for piece in _split_top(text, " + "):
+        for p in _split_top(piece, " || "):
+            out.extend(_split_top(p, " -> ") if m else [p])
+    return [p.strip() for p in out]
+
+
+def _dla_list(piece: str) -> list[str] | None:
+    """TensorRT 7's DLA subgraph ``{a,b,c}`` -> ``[a, b, c]`` (not ``{ForeignNode[...]}``); else None."""
+    if len(piece) > 2 and piece[0] == "{" and piece[-1] == "}" and "," in piece \
+            and not piece.startswith(_FOREIGN_OPEN):
+        return [p.strip() for p in piece[1:-1].split(",")]
+    return None
+
+
+def torch_trt_node(piece: str) -> str | None:
+    """Torch-TensorRT names a layer ``[CONVOLUTION]-[aten_ops.convolution.default]-[/features/0/convolution]``
+    (TensorRT layer type, converter target, FX node); its casts ``Forced Cast ITensor … - [aten_ops.…]-[node]``.
+    Returns the FX node's name, or None for any other piece. String operations: linear in the piece."""
+    if not piece.endswith("]"):
+        return None
+    at = piece.rfind("]-[")
+    if at < 0:
+        return None
+    open_at = piece.rfind("[", 0, at)
+    if open_at < 0 or "_ops." not in piece[open_at:at] or not piece[:open_at].endswith(("-", "- ")):
+        return None
+    node = piece[at + 3 : -1]
+    return node or None
+
+
 def name_parts(name: str) -> list[str]:
-    """The pieces a (possibly fused) layer name is made of: ``" + "`` split, ``PWN(...)`` unwrapped.
+    """The pieces a (possibly fused) layer name is made of: ``" + "`` and ``" || "`` split, ``PWN(...)`` unwrapped
+    (its arguments split again: ``PWN(a + b, c)``), a DLA subgraph's ``{a,b,c}`` listed.
 
     ``PWN(PWN(relu_1), add_1) + Conv_0`` -> ``["relu_1", "add_1", "Conv_0"]``. Pieces are not filtered here:
     callers decide which pieces are ONNX nodes (with the ONNX graph) or look like nodes (without it).
     """
     parts: list[str] = []
-    stack = [p.strip() for p in _split_top(name, " + ")]
+    stack = _split_fused(name)
     stack.reverse()
     while stack:
         p = stack.pop()
         if p.startswith("PWN(") and p.endswith(")"):
-            inner = [x.strip() for x in _split_top(p[4:-1], ", ")]
+            inner = [y for x in _split_top(p[4:-1], ", ") for y in _split_fused(x)]
             stack.extend(reversed(inner))
+        elif (listed := _dla_list(p)) is not None:
+            parts.extend(x for x in listed if x)
         elif p:
             parts.append(p)
+    # Torch-TensorRT: the FX node inside each [TYPE]-[target]-[node] piece; its converters' helper layers
+    # (``/fc/addmm_constant_0``, ``..._broadcast``) are plain pieces beside them, not nodes.
+    nodes = [None if is_internal_name(p) else torch_trt_node(p) for p in parts]
+    if any(nodes):
+        return [n for n in nodes if n]
     return parts
 
 
@@ -203,12 +284,14 @@ _TF_TO_ONNX = {
 }
 #: Last path segment of a node name, without exporter suffixes (``_12``, ``__435``).
 _LAST_SEGMENT = re.compile(r"^(?:.*/)?(?P<op>[A-Za-z][A-Za-z0-9]*?)(?:_+\d+)*$")
+_ATEN_SUFFIX = re.compile(r"(?:_default)?(?:_\d{1,9})?$")
 _DYNAMO = re.compile(r"^node_(?P<aten>[a-z][a-z0-9_]*?)(?:_\d+)?$")
 
 
 def op_type_from_name(name: str, known_ops: frozenset[str]) -> str | None:
     """Guess an ONNX op type from a node name (``Conv_0``, ``/layer1/conv1/Conv``, ``node_conv2d_1``,
-    tf2onnx's ``resnet50/conv1_conv/Conv2D__6``). Used only when no ONNX model is given."""
+    tf2onnx's ``resnet50/conv1_conv/Conv2D__6``, Torch-TensorRT's ``/features/0/convolution_1``). Used only when
+    no ONNX model is given."""
     m = _LAST_SEGMENT.match(name)
     if m:
         op = m.group("op")
@@ -219,4 +302,6 @@ def op_type_from_name(name: str, known_ops: frozenset[str]) -> str | None:
     m = _DYNAMO.match(name)
     if m:
         return _ATEN_TO_ONNX.get(m.group("aten"))
-    return None
+    # Torch-TensorRT's FX node names: /features/0/convolution_1, max_pool2d_default_2 -> the aten op
+    last = _ATEN_SUFFIX.sub("", name.rpartition("/")[2])
+    return _ATEN_TO_ONNX.get(last)

@@ -8,6 +8,7 @@ a name or a 20-digit stream id.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
@@ -18,6 +19,7 @@ import pandas as pd
 
 from trtscope.errors import InputError
 from trtscope.model.artifacts import LayerInfo
+from trtscope.model.names import myelin_parts
 from trtscope.model.tables import LAYER_COLUMNS
 from trtscope.model.tensors import output_dtypes, precision_of
 
@@ -186,6 +188,45 @@ def _normalise(entry: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         e[k] = [x for x, _ in results if x is not None]
         dropped = dropped or any(lost for _, lost in results)
     return e, dropped
+
+
+_PROFILE_TAG = re.compile(r" \[profile (\d{1,9})\]")
+
+
+def _profile_tag(name: str) -> tuple[int, str] | None:
+    """``conv [profile 1]`` (8.x) or ``node_conv2d [profile 1]_myl1_2`` (10+, before the Myelin suffix) ->
+    ``(1, name without the tag)``; None when the name has no tag."""
+    if " [profile " not in name:
+        return None
+    m = _PROFILE_TAG.search(name)
+    return (int(m.group(1)), name[: m.start()] + name[m.end() :]) if m else None
+
+
+def select_profile(entries: list[dict[str, Any]], opt_profile: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The entries of one optimization profile (names without their tag) and how many others were dropped.
+
+    An engine with several profiles lists its layers once per profile; the copies of profile N >= 1 carry
+    `` [profile N]`` in their names. TensorRT 10's Myelin-internal layers (``__myl_Move_myl1_1``) carry no tag:
+    they belong to the profile of the tagged layers of the same Myelin region."""
+    tags = [_profile_tag(e["Name"]) if isinstance(e.get("Name"), str) else None for e in entries]
+    if not any(tags) and opt_profile == 0:
+        return entries, 0
+    region_profile: dict[int, int] = {}
+    for tag in tags:
+        if tag is not None and (myl := myelin_parts(tag[1])) is not None:
+            region_profile.setdefault(myl[1], tag[0])
+    kept: list[dict[str, Any]] = []
+    for entry, tag in zip(entries, tags, strict=True):
+        if tag is not None:
+            prof = tag[0]
+            entry = {**entry, "Name": tag[1]}
+        else:
+            plain = entry.get("Name")
+            myl = myelin_parts(plain) if isinstance(plain, str) else None
+            prof = region_profile.get(myl[1], 0) if myl is not None else 0
+        if prof == opt_profile:
+            kept.append(entry)
+    return kept, len(entries) - len(kept)
 
 
 def layer_info_from_entries(

@@ -13,7 +13,7 @@ from typing import Any
 
 from trtscope.errors import InputError
 from trtscope.model.artifacts import LayerInfo
-from trtscope.parsers.layer_entries import layer_info_from_entries
+from trtscope.parsers.layer_entries import layer_info_from_entries, select_profile
 
 LAYER_LIST_KEYS = ("Layers", "layers", "LayerInfo", "layerInfo")
 IO_KEYS = ("Bindings", "I/O Tensors", "IO Tensors", "bindings")
@@ -70,7 +70,6 @@ def layer_info_from_json(
     if layers is None:
         raise InputError(source, "not TensorRT layer information (no \"Layers\" list)")
     entries: list[dict[str, Any]] = []
-    dropped = 0
     detailed = any(isinstance(x, dict) for x in layers)
     for i, item in enumerate(layers):
         if isinstance(item, str):
@@ -82,17 +81,8 @@ def layer_info_from_json(
         name = entry.get("Name")
         if not isinstance(name, str):
             raise InputError(source, f"layer entry {i} has no \"Name\" string")
-        if name.endswith("]") and " [profile " in name:
-            m = _PROFILE_SUFFIX.search(name)
-            if m:
-                if int(m.group(1)) != opt_profile:
-                    dropped += 1
-                    continue
-                entry = {**entry, "Name": name[: m.start()]}
-        elif opt_profile != 0:
-            dropped += 1
-            continue
         entries.append(entry)
+    entries, dropped = select_profile(entries, opt_profile)
     if not entries and dropped:
         raise InputError(source, f"no layers for optimization profile {opt_profile}")
     bindings = [b for b in _bindings(doc) if not _PROFILE_SUFFIX.search(b)]

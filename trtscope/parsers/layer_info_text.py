@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from trtscope.model.artifacts import LayerInfo
-from trtscope.parsers.layer_entries import layer_info_from_entries
+from trtscope.parsers.layer_entries import layer_info_from_entries, select_profile
 from trtscope.parsers.logtext import (
     MAX_LINE_CHARS,
     log_lines,
@@ -162,7 +162,8 @@ class _Section:
 
 def _oneline_sections(lines: list[str]) -> list[_Section]:
     """Runs of consecutive ``Name: ..., LayerType: ...`` lines, whatever prefix each line carries: a listing
-    logged as one message has the prefix on its first line only (or on its ``Layers:`` header)."""
+    logged as one message has the prefix on its first line only (or on its ``Layers:`` header). Blank lines
+    inside a run do not end it."""
     sections: list[_Section] = []
     current: _Section | None = None
     header_shape: tuple[str, ...] | None = None  # set right after a ``Layers:`` header line
@@ -176,6 +177,8 @@ def _oneline_sections(lines: list[str]) -> list[_Section]:
             current.end = i + 1
             header_shape = None
             continue
+        if not raw.strip() and (current is not None or header_shape is not None):
+            continue  # blank lines between entries (loggers or pasted logs that double line ends)
         if current is not None:
             sections.append(current)
         current = None
@@ -197,7 +200,7 @@ def _legacy_section(lines: list[str]) -> list[str]:
             body = payload(raw, "Layer(")
             if body is not None:
                 found.append(body)
-            else:
+            elif raw.strip():  # blank lines do not end the list
                 grabbing = False
     return found
 
@@ -275,16 +278,16 @@ def layer_info_from_log(text: str, source: str | Path) -> tuple[LayerInfo | None
                 f"{source}: {len(sections)} layer listings in this log; using the last one "
                 f"({len(last.lines)} layers)"
             )
-        entries = [parse_oneline(line) for line in last.lines]
+        entries, dropped = select_profile([parse_oneline(line) for line in last.lines])
         bindings = _bindings_after(lines, last)
         return layer_info_from_entries(entries, source, "oneline", bindings=bindings, foreign=foreign,
-                                       warnings=warnings), warnings
+                                       dropped_profiles=dropped, warnings=warnings), warnings
     legacy = _legacy_section(lines)
     if legacy:
-        entries = [e for e in (parse_legacy_line(line) for line in legacy) if e is not None]
+        entries, dropped = select_profile([e for e in (parse_legacy_line(line) for line in legacy) if e is not None])
         if entries:
             return layer_info_from_entries(entries, source, "legacy_log", foreign=foreign,
-                                           warnings=warnings), warnings
+                                           dropped_profiles=dropped, warnings=warnings), warnings
     return None, warnings
 
 

@@ -31,9 +31,12 @@ _FACTS: tuple[tuple[str, str, re.Pattern[str] | None], ...] = (
 
 
 def _version_from_code(code: str) -> str:
-    """trtexec's banner writes 10.16.1 as ``v101601`` and 8.6.1 as ``v8601``."""
+    """trtexec's banner writes 10.16.1 as ``v101601`` (major*10000 + minor*100 + patch) and 8.6.1 as ``v8601``
+    (TensorRT 8: major*1000 + minor*100 + patch)."""
     if len(code) >= 5:
         return f"{int(code[:-4])}.{int(code[-4:-2])}.{int(code[-2:])}"
+    if len(code) == 4:
+        return f"{code[0]}.{code[1]}.{int(code[2:])}"
     return code
 
 

@@ -202,9 +202,35 @@ def _row(line: str, shape: tuple[str, ...], median: bool | None) -> tuple[str, t
     return None
 
 
+_NUM_TEXT = re.compile(_NUM, re.I)
+
+
+def _name_first_row(line: str, shape: tuple[str, ...], median: bool) -> tuple[str, tuple[str | None, ...]] | None:
+    """A row of TensorRT 7.1-8.5's table (``<name right-aligned>  time  avg  [median]  pct``): the numbers are
+    the last 3 (4 with a median column) fields, the name everything before them. Only after the header's
+    prefix shape (a name may hold ``]`` or ``:``, so no other prefix end is tried)."""
+    if len(line) > MAX_LINE_CHARS:
+        return None
+    body = strip_shape(line, shape) if any(shape) else line
+    if body is None:
+        return None
+    fields = body.rsplit(None, 4 if median else 3)
+    if len(fields) != (5 if median else 4) or not all(_NUM_TEXT.fullmatch(f) for f in fields[1:]):
+        return None
+    name = fields[0].strip()
+    if not name:
+        return None
+    nums = fields[1:]
+    return name, (nums[0], nums[1], nums[2] if median else None, nums[-1])
+
+
 def profile_from_log(text: str, source: str | Path, warnings: list[str] | None = None) -> LayerProfile | None:
     """The last ``=== Profile (N iterations ) ===`` table in a log, whatever prefix its lines carry; None if
-    there is none. Tables of several runs: the last one is used (with a warning)."""
+    there is none. Tables of several runs: the last one is used (with a warning).
+
+    Two layouts: TensorRT 8.6+ prints ``Time(ms) Avg.(ms) Median(ms) Time(%) Layer`` (numbers first);
+    7.1-8.5 print ``Layer Time (ms) Avg. Time (ms) [Median Time (ms)] Time %`` with the name first, right-aligned
+    (the median column since 8.4)."""
     lines = log_lines(text)
     headers = []
     for i, raw in enumerate(lines):
@@ -226,14 +252,21 @@ def profile_from_log(text: str, source: str | Path, warnings: list[str] | None =
     shape = prefix_shape(lines[start][: header.start()])
     i = start + 1
     median: bool | None = None
-    if i < len(lines) and "Time(ms)" in lines[i] and len(lines[i]) <= MAX_LINE_CHARS:  # the column header
-        median = "Median" in lines[i]
-        i += 1
+    name_first = False
+    if i < len(lines) and len(lines[i]) <= MAX_LINE_CHARS:  # the column header
+        column_header = lines[i]
+        if "Time(ms)" in column_header:
+            median = "Median" in column_header
+            i += 1
+        elif "Time (ms)" in column_header and "Layer" in column_header:
+            median = "Median" in column_header
+            name_first = True
+            i += 1
     names: list[str] = []
     values: list[tuple[str | None, ...]] = []
     total = False
     for raw in lines[i:]:
-        row = _row(raw, shape, median)
+        row = _name_first_row(raw, shape, bool(median)) if name_first else _row(raw, shape, median)
         if row is None:
             break
         if row[0] == "Total":

@@ -23,9 +23,12 @@ def allowed_reduced(ctx: LintContext) -> tuple[frozenset[str], str]:
     req = ctx.requested_types
     if req is not None:
         return req & REDUCED, f"build precision {ctx.a.artifacts.metadata.get('precision') or 'flags'}"
-    # Without build flags (strongly typed builds, TensorRT-RTX) only FP16/BF16 elsewhere in the engine says the
-    # model could run reduced: INT8 there comes from Q/DQ nodes, and unquantized ops are float by design.
-    return ctx.engine_types & FLOAT16, "other layers of this engine run in FP16/BF16"
+    # Without build flags (strongly typed builds, TensorRT-RTX) only FP16/BF16 computed elsewhere in the engine
+    # says the model could run reduced: INT8 there comes from Q/DQ nodes, and unquantized ops are float by design.
+    # Only compute layers count: an FP32 engine with FP16 I/O has FP16 tensors on its reformat layers alone.
+    compute = (LayerKind.FUSED.value, LayerKind.SINGLE.value)
+    computed = frozenset(p for p, k in zip(ctx.precisions, ctx.kinds, strict=True) if p and k in compute)
+    return computed & FLOAT16, "other layers of this engine run in FP16/BF16"
 
 
 @rule("P001", "fp32-fallback", Severity.WARNING, "layer running in FP32 in an FP16 / INT8 / FP8 build",
