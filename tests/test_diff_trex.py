@@ -190,3 +190,23 @@ def test_same_input_twice_is_no_change(name: str, capsys: pytest.CaptureFixture[
     assert doc["changes"] == [] and doc["gate"]["passed"]
     assert main(["diff", folder, folder]) == 0
     assert "No change" in capsys.readouterr().out
+
+
+def test_json_layer_index_is_the_raw_layer_position(capsys: pytest.CaptureFixture[str]) -> None:
+    """``nodes[].a/b.layer_index`` is an integer (or null) naming the layer at that position of each side's raw
+    layer list, also on a comparison with only-in-B nodes (a column holding missing values)."""
+    assert main(["diff", str(_folder("fp16")), str(_folder("qat")), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    raw = {"a": [lay["Name"] for lay in _raw("fp16")], "b": [lay["Name"] for lay in _raw("qat")]}
+    assert any(n["presence"] == "only_b" for n in doc["nodes"])
+    checked = 0
+    for n in doc["nodes"]:
+        for side in ("a", "b"):
+            idx, layer = n[side]["layer_index"], n[side]["layer"]
+            if layer is None:
+                assert idx is None
+                continue
+            assert type(idx) is int, (side, n[side])
+            assert raw[side][idx] == layer
+            checked += 1
+    assert checked > 0
