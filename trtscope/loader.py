@@ -131,7 +131,7 @@ def load_artifacts(
         if p.is_dir() and is_bundle(p):
             from trtscope.bundle.reader import read_bundle
 
-            art = read_bundle(p)
+            art = read_bundle(p, onnx=onnx is None)
             warnings = art.warnings
         elif p.is_dir():
             onnx_candidates, others = onnx_files_in(p)
