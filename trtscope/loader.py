@@ -189,6 +189,16 @@ def load_artifacts(
     if notes:
         art.metadata.setdefault("notes", []).extend(notes)
     info = art.layer_info
+    if info is not None and info.layers.empty:
+        # TensorRT lists every layer of a built engine; an empty listing is no layer information at all
+        problem = ("lists no engine layers (an empty \"Layers\" list; an engine built with profiling verbosity NONE "
+                   "has none): rebuild with --profilingVerbosity=detailed")
+        has_other = art.profile is not None or len(art.kernels) > 0 or any(s.kind == "bundle" for s in art.sources)
+        if not has_other:
+            raise InputError(info.source, problem)
+        warnings.append(f"{info.source} {problem}; reporting without it")
+        art.sources = [f for f in art.sources if f.kind != "layer_info"]
+        art.layer_info = info = None
     if info is not None and info.detail == "names":
         warnings.append(
             f"{info.source} has layer names only (the engine was built with profiling verbosity "
@@ -254,6 +264,8 @@ def _choose(
                 + ", ".join(s.path.name for s in others)
             )
     base_info = chosen_info.layer_info if chosen_info is not None else art.layer_info
+    if base_info is not None and base_info.layers.empty:
+        base_info = None  # nothing to pair a profile with (load_artifacts says why)
 
     chosen_prof: Sniffed | None = None
     if profiles:
