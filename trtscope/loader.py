@@ -218,7 +218,7 @@ def load_artifacts(
     elif art.layer_info is None and art.profile is None and not any(s.kind == "bundle" for s in art.sources):
         # (a bundle may hold only NVML samples: a timeline is still worth showing)
         where = path if path is not None else (layers or profile or times or onnx)
-        raise InputError(str(where), "no layer information and no per-layer profile found: nothing to analyse "
+        raise InputError(where, "no layer information and no per-layer profile found: nothing to analyse "
                                      "(give --layers and/or --profile)")
     return art
 
