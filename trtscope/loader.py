@@ -97,6 +97,11 @@ def _require(s: Sniffed, kind: str, what: str) -> None:
         raise InputError(s.path, f"does not contain {what} (found: {got}{tried})")
 
 
+#: Why an empty layer listing is refused (TensorRT lists every layer of a built engine; NONE lists none).
+EMPTY_LAYER_INFO = ("lists no engine layers (an empty \"Layers\" list; an engine built with profiling verbosity NONE "
+                    "has none): rebuild with --profilingVerbosity=detailed")
+
+
 def load_artifacts(
     path: PathLike | None = None,
     *,
@@ -191,8 +196,7 @@ def load_artifacts(
     info = art.layer_info
     if info is not None and info.layers.empty:
         # TensorRT lists every layer of a built engine; an empty listing is no layer information at all
-        problem = ("lists no engine layers (an empty \"Layers\" list; an engine built with profiling verbosity NONE "
-                   "has none): rebuild with --profilingVerbosity=detailed")
+        problem = EMPTY_LAYER_INFO
         has_other = art.profile is not None or len(art.kernels) > 0 or any(s.kind == "bundle" for s in art.sources)
         if not has_other:
             raise InputError(info.source, problem)
