@@ -147,6 +147,19 @@ class DiffSummary:
         return d / self.a.total_ms if d is not None and self.a.total_ms else None
 
     @property
+    def kernel_ms_delta(self) -> float | None:
+        """B - A summed kernel GPU time; None unless both sides have kernels."""
+        if self.a.kernel_ms is None or self.b.kernel_ms is None:
+            return None
+        return self.b.kernel_ms - self.a.kernel_ms
+
+    @property
+    def kernel_change(self) -> float | None:
+        """(B - A) / A of the summed kernel GPU time; None unless both are known (and A's is not 0)."""
+        d = self.kernel_ms_delta
+        return d / self.a.kernel_ms if d is not None and self.a.kernel_ms else None
+
+    @property
     def e2e_change(self) -> float | None:
         a, b = self.a.e2e_median_ms, self.b.e2e_median_ms
         return (b - a) / a if a and b is not None else None
