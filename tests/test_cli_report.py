@@ -67,6 +67,17 @@ def test_console_report_renders_sections(tmp_path: Path) -> None:
     assert "\x1b[" not in r.stdout  # NO_COLOR: no escape sequences
 
 
+@pytest.mark.parametrize("name", ["a100-resnet18-fp16", "mobilenet-qat"])
+def test_console_counts_profiled_iterations_in_words(name: str) -> None:
+    """The headline's iteration count, from the raw profile's leading {"count": N} record, in correct English."""
+    folder = shared_fixture("trex", name)
+    count = json.loads(next(folder.glob("*.profile.json")).read_text())[0]["count"]
+    r = run_cli("report", str(folder), env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    word = "iteration" if count == 1 else "iterations"
+    assert f"(mean over {count:,} profiled {word})" in r.stdout
+
+
 def test_example_console_says_there_are_no_times() -> None:
     r = run_cli("report", "--example", env={"COLUMNS": "150"})
     assert r.returncode == 0, r.stderr
