@@ -72,7 +72,7 @@ def op_types(a: Side, b: Side) -> pd.DataFrame:
         by_op = {none_if_nan(op): (f, u, c) for op, f, u, c in zip(
             cov["op_type"].tolist(), cov["fused"].tolist(), cov["unfused"].tolist(), cov["coverage"].tolist(),
             strict=True)}
-        out = {}
+        out: dict[tuple[str | None, str | None], dict[str, Any]] = {}
         if s.an.summary.total_ms is None:  # no profile: no op_hotspots; the op types it runs, times unknown
             nan = float("nan")
             for op, (f, u, c) in by_op.items():
