@@ -240,3 +240,24 @@ def test_a_side_without_profile_has_unknown_time_changes(capsys: pytest.CaptureF
     new = g[(g["layers_a"] == 0) & (g["kind"] == "reformat")]
     assert len(new) and (new["delta_ms"] == new["ms_b"]).all()
     assert g["tensor"].isna().any() and g["direction"].notna().any()  # the rows the console failed on
+
+
+@pytest.mark.parametrize("order", ["engine_first", "capture_first"])
+def test_a_side_without_layers_is_compared_not_crashed(loaded: dict[str, Any], order: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The H100 torch capture has kernels and no layer information, so no ONNX nodes: against an engine every
+    node of the engine is only on its side (the comparison stopped with an IndexError, exit 3). The engine's
+    node names: every ONNX node its raw layer names reference."""
+    from tests.conftest import own_fixture
+
+    capture = own_fixture("h100-torch-capture.trtscope")
+    engine = _folder("fp16")
+    named = {m.group(0) for x in _raw("fp16") for m in _NODE.finditer(x["Name"])}
+    a, b = (engine, capture) if order == "engine_first" else (capture, engine)
+    assert main(["diff", str(a), str(b), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    side = "node_a" if order == "engine_first" else "node_b"
+    only = "only_a" if order == "engine_first" else "only_b"
+    assert {n[side] for n in doc["nodes"]} == named
+    assert doc["summary"]["nodes_matched"] == 0 and doc["summary"][f"nodes_{only}"] == len(named)
+    assert main(["diff", str(a), str(b)]) == 0
