@@ -255,6 +255,18 @@ def test_force_replaces_only_our_own_single_files(tmp_path: Path, capsys: pytest
     capsys.readouterr()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize("fmt", ["json", "chrome-trace", "nvtxt", "csv"])
+def test_force_refuses_a_fifo_in_plain_words(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    fifo = tmp_path / "out.json"
+    os.mkfifo(fifo)
+    assert main(["export", CAPTURE, "--format", fmt, "-o", str(fifo), "--force"]) == 2
+    line = _err_line(capsys)
+    assert line.startswith(f"trtscope: error: {fifo}: ") and "that is not a" not in line
+    assert "FIFO" in line or "not a directory" in line
+    assert fifo.is_fifo()
+
+
 def test_force_never_deletes_a_file_put_inside_an_export_or_bundle(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "tables"

@@ -67,6 +67,17 @@ def test_console_report_renders_sections(tmp_path: Path) -> None:
     assert "\x1b[" not in r.stdout  # NO_COLOR: no escape sequences
 
 
+@pytest.mark.parametrize("name", ["a100-resnet18-fp16", "mobilenet-qat"])
+def test_console_counts_profiled_iterations_in_words(name: str) -> None:
+    """The headline's iteration count, from the raw profile's leading {"count": N} record, in correct English."""
+    folder = shared_fixture("trex", name)
+    count = json.loads(next(folder.glob("*.profile.json")).read_text())[0]["count"]
+    r = run_cli("report", str(folder), env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    word = "iteration" if count == 1 else "iterations"
+    assert f"(mean over {count:,} profiled {word})" in r.stdout
+
+
 def test_example_console_says_there_are_no_times() -> None:
     r = run_cli("report", "--example", env={"COLUMNS": "150"})
     assert r.returncode == 0, r.stderr
@@ -80,6 +91,9 @@ def test_example_console_says_there_are_no_times() -> None:
         (["report", "/nonexistent/dir"], "/nonexistent/dir: no such file or directory"),
         (["report", "--layers", "/nonexistent.json"], "/nonexistent.json: no such file"),
         (["report", "--top", "0", "--example"], "--top must be at least 1"),
+        (["report"], "give a PATH (or --layers/--profile/--onnx, or --example); see trtscope report --help"),
+        (["export", "--format", "json", "-o", "out.json"], "give a PATH"),
+        (["ncu", "command", "--top", "1", "--engine", "e.plan"], "give a PATH"),
     ],
 )
 def test_errors_are_one_line_exit_2(args: list[str], fragment: str) -> None:
@@ -88,6 +102,25 @@ def test_errors_are_one_line_exit_2(args: list[str], fragment: str) -> None:
     lines = r.stderr.strip().split("\n")
     assert len(lines) == 1 and lines[0].startswith("trtscope: error: ") and fragment in lines[0]
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "prog", "fragment"),
+    [
+        (["report", "--example", "--top", "abc"], "trtscope report", "argument --top: invalid int value: 'abc'"),
+        (["ncu", "command", "--example", "--layer", "x", "--top", "2", "--engine", "e.plan"], "trtscope ncu command",
+         "argument --top: not allowed with argument --layer"),
+        (["export", "--example", "--format", "xml", "-o", "x"], "trtscope export", "invalid choice: 'xml'"),
+        (["export", "--example"], "trtscope export", "the following arguments are required: --format/-f, -o/--output"),
+    ],
+)
+def test_option_errors_are_one_line_exit_2(args: list[str], prog: str, fragment: str) -> None:
+    """argparse's errors too: one line naming the command and the problem, no usage block (--help has it)."""
+    r = run_cli(*args)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.endswith("\n") and r.stderr.count("\n") == 1
+    assert r.stderr.startswith(f"{prog}: error: ") and fragment in r.stderr
+    assert r.stderr.endswith(f" (see {prog} --help)\n") and "usage:" not in r.stderr
 
 
 def test_invalid_json_and_mismatched_pair(tmp_path: Path) -> None:

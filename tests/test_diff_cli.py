@@ -167,3 +167,23 @@ def test_json_nodes_encoded_in_chunks_equal_the_document(loaded: dict, monkeypat
         monkeypatch.setattr(dj, "_CHUNK", chunk)
         assert json.loads(dj.diff_json(d)) == whole
     assert len(whole["nodes"]) == len(d.nodes) == 3
+
+
+def test_kernel_row_says_how_the_kernel_time_changed() -> None:
+    """The two real torch captures (H100, H200) launch the same 272 kernels in different times: the Kernels
+    row's change column said only "=" (the launch count) beside two different times. Expected figures from the
+    bundles' raw kernel tables."""
+    import pandas as pd
+
+    from tests.conftest import own_fixture
+    from trtscope.views.diff_headline import diff_headline_rows
+
+    a, b = own_fixture("h100-torch-capture.trtscope"), own_fixture("h200-torch-capture.trtscope")
+    ka, kb = (pd.read_parquet(p / "tables" / "kernels.parquet") for p in (a, b))
+    ms_a, ms_b = ((k["end_ns"] - k["start_ns"]).sum() / 1e6 for k in (ka, kb))
+    assert len(ka) == len(kb) and ms_a != ms_b
+    d = diff(trtscope.load(a), trtscope.load(b))
+    assert d.summary.kernel_ms_delta == pytest.approx(ms_b - ms_a, abs=1e-9)
+    assert d.summary.kernel_change == pytest.approx((ms_b - ms_a) / ms_a, rel=1e-9)
+    (row,) = [r for r in diff_headline_rows(d) if r[0] == "Kernels"]
+    assert row[3] == f"= launches, {ms_b - ms_a:+.4f} ms ({100 * (ms_b - ms_a) / ms_a:+.1f}%)"

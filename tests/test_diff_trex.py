@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import trtscope
@@ -190,3 +191,73 @@ def test_same_input_twice_is_no_change(name: str, capsys: pytest.CaptureFixture[
     assert doc["changes"] == [] and doc["gate"]["passed"]
     assert main(["diff", folder, folder]) == 0
     assert "No change" in capsys.readouterr().out
+
+
+def test_json_layer_index_is_the_raw_layer_position(capsys: pytest.CaptureFixture[str]) -> None:
+    """``nodes[].a/b.layer_index`` is an integer (or null) naming the layer at that position of each side's raw
+    layer list, also on a comparison with only-in-B nodes (a column holding missing values)."""
+    assert main(["diff", str(_folder("fp16")), str(_folder("qat")), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    raw = {"a": [lay["Name"] for lay in _raw("fp16")], "b": [lay["Name"] for lay in _raw("qat")]}
+    assert any(n["presence"] == "only_b" for n in doc["nodes"])
+    checked = 0
+    for n in doc["nodes"]:
+        for side in ("a", "b"):
+            idx, layer = n[side]["layer_index"], n[side]["layer"]
+            if layer is None:
+                assert idx is None
+                continue
+            assert type(idx) is int, (side, n[side])
+            assert raw[side][idx] == layer
+            checked += 1
+    assert checked > 0
+
+
+def test_a_side_without_profile_has_unknown_time_changes(capsys: pytest.CaptureFixture[str]) -> None:
+    """A = the TensorRT-RTX ResNet-18 build (no per-layer times: fixtures/rtx-h200-resnet18-fp16/SOURCE.md, its
+    20 Conv nodes), B = the A100 FP16 engine (profiled). A's time per op type is unknown, so no op type may show
+    a time change (A's missing times were taken as 0: Conv "+0.85 ms"); a kind of layer A does not have costs A
+    nothing (B's reformat time, from the raw profile, is the change). The console diff used to stop with an
+    internal error on a reformat group with a direction and no tensor position."""
+    from tests.conftest import own_fixture
+
+    rtx = own_fixture("rtx-h200-resnet18-fp16")
+    profile = json.loads(next(_folder("fp16").glob("*.profile.json")).read_text())
+    reformat_ms = sum(e["averageMs"] for e in profile
+                      if isinstance(e, dict) and str(e.get("name", "")).startswith("Reformatting CopyNode"))
+    assert main(["diff", str(rtx), str(_folder("fp16"))]) == 0
+    assert "Layers without ONNX work" in capsys.readouterr().out
+    d = diff(trtscope.load(rtx), trtscope.load(_folder("fp16")))
+    ops = d.op_types
+    assert ops["ms_a"].isna().all() and ops["delta_ms"].isna().all() and ops["delta_share"].isna().all()
+    assert int(ops.loc[ops["op_type"] == "Conv", "nodes_a"].iloc[0]) == 20
+    kinds = d.layer_kinds.set_index("kind")
+    assert kinds.loc["reformat", "layers_a"] == 0 and kinds.loc["reformat", "ms_a"] == 0.0
+    assert kinds.loc["reformat", "delta_ms"] == pytest.approx(reformat_ms, abs=1e-9)
+    assert np.isnan(kinds.loc["fused", "delta_ms"])  # A has fused layers, untimed
+    g = d.inserted
+    assert g.loc[g["layers_a"] > 0, "delta_ms"].isna().all()
+    new = g[(g["layers_a"] == 0) & (g["kind"] == "reformat")]
+    assert len(new) and (new["delta_ms"] == new["ms_b"]).all()
+    assert g["tensor"].isna().any() and g["direction"].notna().any()  # the rows the console failed on
+
+
+@pytest.mark.parametrize("order", ["engine_first", "capture_first"])
+def test_a_side_without_layers_is_compared_not_crashed(loaded: dict[str, Any], order: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The H100 torch capture has kernels and no layer information, so no ONNX nodes: against an engine every
+    node of the engine is only on its side (the comparison stopped with an IndexError, exit 3). The engine's
+    node names: every ONNX node its raw layer names reference."""
+    from tests.conftest import own_fixture
+
+    capture = own_fixture("h100-torch-capture.trtscope")
+    engine = _folder("fp16")
+    named = {m.group(0) for x in _raw("fp16") for m in _NODE.finditer(x["Name"])}
+    a, b = (engine, capture) if order == "engine_first" else (capture, engine)
+    assert main(["diff", str(a), str(b), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    side = "node_a" if order == "engine_first" else "node_b"
+    only = "only_a" if order == "engine_first" else "only_b"
+    assert {n[side] for n in doc["nodes"]} == named
+    assert doc["summary"]["nodes_matched"] == 0 and doc["summary"][f"nodes_{only}"] == len(named)
+    assert main(["diff", str(a), str(b)]) == 0

@@ -100,3 +100,27 @@ def test_onnx_that_does_not_match_warns(tmp_path: Path) -> None:
 
     a = load(shared_fixture("trex", "a100-resnet18-fp32"), onnx=tmp_path / "other.onnx")
     assert any("not in" in w and "other.onnx" in w for w in a.warnings)
+
+
+@pytest.mark.parametrize("doc", [{"Layers": []}, {"Bindings": ["input", "output"], "Layers": []}])
+def test_empty_layer_listing_is_refused_not_reported_as_missing(tmp_path: Path, doc: dict[str, object]) -> None:
+    """An inspector JSON listing no layers (profiling verbosity NONE) is named as such: it used to give a report
+    saying no layer information was given, with a warning that the engine had layer names only."""
+    f = tmp_path / "m.layers.json"
+    f.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as err:
+        load_artifacts(f)
+    msg = str(err.value)
+    assert msg.startswith(str(f)) and "no engine layers" in msg and "\n" not in msg
+
+
+def test_empty_layer_listing_beside_a_profile_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    f = tmp_path / "m.layers.json"
+    f.write_text('{"Layers": []}')
+    profile = next(shared_fixture("trex", "a100-resnet18-fp16").glob("*.profile.json"))
+    raw = json.loads(profile.read_text())
+    named = [e for e in raw if isinstance(e, dict) and "name" in e]
+    art = load_artifacts(layers=f, profile=profile)
+    assert art.layer_info is None and art.profile is not None and len(art.profile.times) == len(named)
+    assert [s.kind for s in art.sources] == ["profile"]
+    assert any(w.startswith(str(f)) and "no engine layers" in w for w in art.warnings)

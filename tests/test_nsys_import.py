@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from tests import nsys_synth as synth
-from tests.conftest import shared_fixture
+from tests.conftest import own_fixture, shared_fixture
 from trtscope.analysis.kernel_ranges import attribution_counts, map_kernels
 from trtscope.cli.main import main
 from trtscope.cli.nsys import build_commands
@@ -243,8 +243,7 @@ def test_cli_import_writes_a_bundle(tmp_path: Path, capsys: pytest.CaptureFixtur
     run = synth.build(tmp_path / "r.sqlite")
     layers = tmp_path / "model.layers.json"
     layers.write_text(json.dumps({"Layers": run.layers, "Bindings": ["input", "output"]}))
-    onnx = tmp_path / "model.onnx"
-    onnx.write_bytes(b"\x08\x07fake onnx bytes")
+    onnx = own_fixture("rtx-h200-convblock-fused", "model.onnx")
     out = tmp_path / "run.trtscope"
     rc = main(["nsys", "import", str(run.path), "--layers", str(layers), "--onnx", str(onnx), "-o", str(out),
                "--json"])
@@ -269,6 +268,46 @@ def test_cli_import_writes_a_bundle(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(pd.read_parquet(out / "tables" / "api_calls.parquet")) == run.n_runtime_rows
     top = {row["name"]: row["kernels"] for row in doc["top_layers"]}
     assert top == dict(Counter(k.layer for k in run.kernels if k.layer is not None))
+
+
+def test_onnx_copied_into_the_bundle_is_read_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``nsys import --onnx`` copies the model into the bundle; ``report BUNDLE`` then maps exactly onto it (the
+    copy used to be ignored: an estimate from layer names). An explicit --onnx still wins over the copy.
+    Node counts from the fixture's SOURCE.md (Conv 3, ReduceMean 1, Relu 3)."""
+    run = synth.build(tmp_path / "r.sqlite")
+    block = own_fixture("rtx-h200-convblock-fused")
+    out = tmp_path / "run.trtscope"
+    assert main(["nsys", "import", str(run.path), "--layers", str(block / "build-verbose.log"),
+                 "--onnx", str(block / "model.onnx"), "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["report", str(out), "--json"]) == 0
+    cov = json.loads(capsys.readouterr().out)["coverage"]
+    assert cov["exact"] is True and cov["onnx_node_count"] == 7
+    assert {r["op_type"]: r["nodes"] for r in cov["by_op_type"]} == {"Conv": 3, "ReduceMean": 1, "Relu": 3}
+    other = own_fixture("rtx-h200-convblock-split", "model.onnx")  # the same 7 nodes, another file
+    assert main(["report", str(out), "--onnx", str(other), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["coverage"]["exact"] is True and doc["coverage"]["onnx_node_count"] == 7
+    assert [s["path"] for s in doc["sources"] if s["kind"] == "onnx"] == [str(other)]
+
+
+@pytest.mark.parametrize(("option", "content", "problem"), [
+    ("--onnx", b"\x08\x07fake onnx bytes", "not a valid ONNX model"),
+    ("--onnx", b"", "empty file"),
+    ("--layers", b'{"Layers": []}', "lists no engine layers"),
+])
+def test_import_refuses_what_the_bundle_could_not_be_read_with(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             option: str, content: bytes, problem: str) -> None:
+    """--onnx / --layers are checked before the bundle is written: a copy no reader accepts made a bundle that
+    `report` then refused (or, for an empty layer listing, one whose layers said nothing)."""
+    run = synth.build(tmp_path / "r.sqlite")
+    bad = tmp_path / "given"
+    bad.write_bytes(content)
+    out = tmp_path / "run.trtscope"
+    assert main(["nsys", "import", str(run.path), option, str(bad), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"trtscope: error: {bad}: ") and problem in err and "\n" not in err
+    assert not out.exists()
 
 
 def test_cli_import_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -188,7 +188,10 @@ def check_writable(
             raise OutputError(p, "already exists; pass --force to overwrite it")
         ours = is_ours(p) if is_ours is not None else _default_ours(p)
         if not ours:
-            kind = "a non-empty directory" if p.is_dir() else "a file" if p.is_file() else "not a regular file"
+            if not (p.is_dir() or p.is_file()):
+                raise OutputError(p, "is neither a file nor a directory (a FIFO, socket or device); refusing to "
+                                     "overwrite it")
+            kind = "a non-empty directory" if p.is_dir() else "a file"
             raise OutputError(p, f"is {kind} that is not a {what}; refusing to overwrite it")
     if parent:
         ensure_parent(p)

@@ -97,6 +97,11 @@ def _require(s: Sniffed, kind: str, what: str) -> None:
         raise InputError(s.path, f"does not contain {what} (found: {got}{tried})")
 
 
+#: Why an empty layer listing is refused (TensorRT lists every layer of a built engine; NONE lists none).
+EMPTY_LAYER_INFO = ("lists no engine layers (an empty \"Layers\" list; an engine built with profiling verbosity NONE "
+                    "has none): rebuild with --profilingVerbosity=detailed")
+
+
 def load_artifacts(
     path: PathLike | None = None,
     *,
@@ -131,7 +136,7 @@ def load_artifacts(
         if p.is_dir() and is_bundle(p):
             from trtscope.bundle.reader import read_bundle
 
-            art = read_bundle(p)
+            art = read_bundle(p, onnx=onnx is None)
             warnings = art.warnings
         elif p.is_dir():
             onnx_candidates, others = onnx_files_in(p)
@@ -189,6 +194,15 @@ def load_artifacts(
     if notes:
         art.metadata.setdefault("notes", []).extend(notes)
     info = art.layer_info
+    if info is not None and info.layers.empty:
+        # TensorRT lists every layer of a built engine; an empty listing is no layer information at all
+        problem = EMPTY_LAYER_INFO
+        has_other = art.profile is not None or len(art.kernels) > 0 or any(s.kind == "bundle" for s in art.sources)
+        if not has_other:
+            raise InputError(info.source, problem)
+        warnings.append(f"{info.source} {problem}; reporting without it")
+        art.sources = [f for f in art.sources if f.kind != "layer_info"]
+        art.layer_info = info = None
     if info is not None and info.detail == "names":
         warnings.append(
             f"{info.source} has layer names only (the engine was built with profiling verbosity "
@@ -208,7 +222,7 @@ def load_artifacts(
     elif art.layer_info is None and art.profile is None and not any(s.kind == "bundle" for s in art.sources):
         # (a bundle may hold only NVML samples: a timeline is still worth showing)
         where = path if path is not None else (layers or profile or times or onnx)
-        raise InputError(str(where), "no layer information and no per-layer profile found: nothing to analyse "
+        raise InputError(where, "no layer information and no per-layer profile found: nothing to analyse "
                                      "(give --layers and/or --profile)")
     return art
 
@@ -254,6 +268,8 @@ def _choose(
                 + ", ".join(s.path.name for s in others)
             )
     base_info = chosen_info.layer_info if chosen_info is not None else art.layer_info
+    if base_info is not None and base_info.layers.empty:
+        base_info = None  # nothing to pair a profile with (load_artifacts says why)
 
     chosen_prof: Sniffed | None = None
     if profiles:

@@ -20,6 +20,7 @@ from trtscope.model.tables import (
 )
 from trtscope.parsers.detect import sniff
 from trtscope.parsers.files import open_input
+from trtscope.parsers.onnx_graph import PendingGraph
 from trtscope.parsers.values import checked, listing, valid_kernel_intervals
 
 #: Raw artifacts are TensorRT's JSON files and logs; the parsers bound each kind further.
@@ -40,8 +41,11 @@ def _table(m: Manifest, key: str, warnings: list[str]) -> tuple[pd.DataFrame, Pa
     return df, shown
 
 
-def read_bundle(path: str | Path) -> Artifacts:
-    """A bundle as Artifacts. The manifest is untrusted: see :mod:`trtscope.bundle.manifest`."""
+def read_bundle(path: str | Path, *, onnx: bool = True) -> Artifacts:
+    """A bundle as Artifacts. The manifest is untrusted: see :mod:`trtscope.bundle.manifest`.
+
+    ``onnx``: also read the ONNX model the bundle holds (``artifacts.onnx``, e.g. ``nsys import --onnx``); the
+    loader passes False when the user named another one."""
     m = open_manifest(path)
     root, manifest = m.root, m.data
     art = Artifacts()
@@ -87,6 +91,13 @@ def read_bundle(path: str | Path) -> Artifacts:
             art.iterations, art.iterations_source = s.times, str(p)
         for k, v in s.metadata.items():
             art.metadata.setdefault(k, v)
+
+    rel = artifacts.get("onnx")
+    if onnx and rel is not None:
+        p = m.member(rel, "artifacts.onnx")
+        art.onnx = PendingGraph(p).result()
+        art.warnings.extend(art.onnx.warnings)
+        art.sources.append(SourceFile(str(p), "onnx", f"{len(art.onnx.nodes)} nodes"))
 
     tables = {key: t for key in CONTRACTS if (t := _table(m, key, art.warnings)) is not None}
     if "iterations" in tables:

@@ -92,7 +92,17 @@ def prefetch_onnx(args: argparse.Namespace, edges: bool = False) -> None:
         return
 
 
+def require_input(args: argparse.Namespace) -> None:
+    """Refuse a command line that names no input at all (one line, exit 2), before anything is read."""
+    if not (args.path or args.layers or args.profile or args.times or args.onnx or args.example):
+        from trtscope.errors import TrtscopeError
+
+        command = " ".join(["trtscope", *filter(None, [getattr(args, "command", None)])])
+        raise TrtscopeError(f"give a PATH (or --layers/--profile/--onnx, or --example); see {command} --help")
+
+
 def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    require_input(args)
     return {"layers": args.layers, "profile": args.profile, "times": args.times, "onnx": args.onnx,
             "example": args.example}
 

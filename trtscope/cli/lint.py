@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from trtscope.cli.common import add_command, add_input_options, load_from_args
+from trtscope.cli.common import add_command, add_input_options, load_from_args, require_input
 
 EPILOG = """examples:
   trtscope lint --example
@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
     rules = resolve(select, ignore)  # a typo in --select / --ignore fails before anything is loaded
     if args.list_rules:
         return _list_rules(args.json)
-    if not (args.path or args.layers or args.profile or args.times or args.onnx or args.example):
-        raise TrtscopeError("give a PATH (or --layers/--profile/--onnx, or --example); see trtscope lint --help")
+    require_input(args)
     analysis = load_from_args(args, onnx_edges=any(n.value == "onnx" for r in rules for n in r.needs))
     from trtscope.cli.main import RETAINED
 

@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from trtscope._version import __version__
 from trtscope.errors import TrtscopeError
@@ -48,9 +49,18 @@ EPILOG = """examples:
 """
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors (an unknown option, a bad value, options that exclude each other) as one line
+    on stderr, exit 2, like every other bad input: no usage block above it (``--help`` has that).
+    Subcommand parsers are built from the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     """The full parser; with ``wanted`` (the command on the line) only that command's module is imported."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="trtscope",
         description="What your TensorRT engine really does on the GPU, mapped back to the ONNX model.",
         epilog=EPILOG,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trtscope._version import __version__
@@ -58,7 +59,10 @@ def _table(df: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
     if nullable:
         df = df.copy()
         for c in nullable:
-            df[c] = [None if v is pd.NA else int(v) for v in df[c].tolist()]
+            # an object array: a list holding None would make pandas store floats (1.0) again
+            values = np.empty(len(df), dtype=object)
+            values[:] = [None if v is pd.NA else int(v) for v in df[c].tolist()]
+            df[c] = values
     return _records(df, names)
 
 

@@ -40,11 +40,14 @@ class NsysImport:
 def layer_names(path: Path) -> list[str]:
     """Engine layer names from a layer-info JSON (or a trtexec / build log with layer information), recognised
     by content (a log line starts with ``[`` like a JSON list does)."""
+    from trtscope.loader import EMPTY_LAYER_INFO
     from trtscope.parsers.detect import sniff
 
     info = sniff(path).layer_info
     if info is None:
         raise InputError(path, "no layer information found (expected --exportLayerInfo JSON or a log with it)")
+    if info.layers.empty:
+        raise InputError(path, EMPTY_LAYER_INFO)
     return [str(n) for n in info.layers["name"].tolist()]
 
 
@@ -67,6 +70,10 @@ def import_nsys(report_path: Path, output: Path, *, layers: Path | None = None, 
     layers_raw = read_input(layers, max_bytes=MAX_COPY_BYTES) if layers else None
     onnx_raw = read_input(onnx, max_bytes=MAX_COPY_BYTES) if onnx else None
     names = layer_names(layers) if layers else None
+    if onnx is not None:  # copied verbatim: what is copied must be a model the bundle's readers can read
+        from trtscope.parsers.onnx_graph import PendingGraph
+
+        PendingGraph(onnx).result()
     report = read_report(report_path, progress=step)
     step("mapping kernels to NVTX ranges and layers")
     kernels = map_kernels(report.kernels, report.nvtx_ranges, graph_nodes=report.graph_nodes, layer_names=names)

@@ -119,6 +119,16 @@ class MatchFigures:
 LOW_CONFIDENCE = 0.7
 
 
+def _delta(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else b - a
+
+
+def _relative(a: float | None, b: float | None) -> float | None:
+    """(b - a) / a; None unless both are known and a is not 0."""
+    d = _delta(a, b)
+    return d / a if d is not None and a else None
+
+
 @dataclass(frozen=True)
 class DiffSummary:
     a: SideFigures
@@ -136,15 +146,22 @@ class DiffSummary:
 
     @property
     def total_ms_delta(self) -> float | None:
-        if self.a.total_ms is None or self.b.total_ms is None:
-            return None
-        return self.b.total_ms - self.a.total_ms
+        return _delta(self.a.total_ms, self.b.total_ms)
 
     @property
     def total_change(self) -> float | None:
         """(B - A) / A of the layer sums (0.05 = 5 % slower); None without both profiles."""
-        d = self.total_ms_delta
-        return d / self.a.total_ms if d is not None and self.a.total_ms else None
+        return _relative(self.a.total_ms, self.b.total_ms)
+
+    @property
+    def kernel_ms_delta(self) -> float | None:
+        """B - A summed kernel GPU time; None unless both sides have kernels."""
+        return _delta(self.a.kernel_ms, self.b.kernel_ms)
+
+    @property
+    def kernel_change(self) -> float | None:
+        """(B - A) / A of the summed kernel GPU time; None unless both are known (and A's is not 0)."""
+        return _relative(self.a.kernel_ms, self.b.kernel_ms)
 
     @property
     def e2e_change(self) -> float | None:

@@ -48,8 +48,9 @@ DIFF_OP_TYPES = TableSpec("op_types", "Derived time and fusion per ONNX op type 
     Col("layer_kind", "str", "LayerKind of layers running no ONNX work (None on op-type rows)"),
     *_pair("nodes", "int", "running nodes of this op type"),
     *_pair("layers", "int", "timed layers whose time this row received"),
-    *_pair("ms", "float", "derived time (anchor attribution)", derived=True),
-    Col("delta_ms", "float", "ms_b - ms_a", derived=True),
+    *_pair("ms", "float", "derived time (anchor attribution); 0 on a side that runs none of it, NaN on a side "
+           "that runs some without a profile", derived=True),
+    Col("delta_ms", "float", "ms_b - ms_a (NaN when either is unknown)", derived=True),
     *_pair("share", "float", "ms / sum of layer times", derived=True),
     Col("delta_share", "float", "share_b - share_a", derived=True),
     *_pair("fused", "int", "nodes with status fused"),
@@ -62,8 +63,9 @@ DIFF_LAYER_KINDS = TableSpec("layer_kinds", "Engine layers per LayerKind, both s
     Col("kind", "str", "LayerKind, or \"myelin\""),
     *_pair("layers", "int", "layers of this kind"),
     Col("delta", "int", "layers_b - layers_a"),
-    *_pair("ms", "float", "their summed mean time (NaN without a profile)"),
-    Col("delta_ms", "float", "ms_b - ms_a"),
+    *_pair("ms", "float", "their summed mean time: 0 on a side without such layers, NaN for layers without a "
+           "profile"),
+    Col("delta_ms", "float", "ms_b - ms_a (NaN when either is unknown)"),
 ))
 
 DIFF_INSERTED = TableSpec("inserted", "Layers that run no ONNX work of their own (reformat, Q/DQ, no-op, other), "
@@ -77,8 +79,9 @@ DIFF_INSERTED = TableSpec("inserted", "Layers that run no ONNX work of their own
     Col("tensor", "Int64", "the tensor position (reformats' names), or <NA>"),
     *_pair("layers", "int", "layers in the group"),
     *_pair("copying", "int", "... that copy data (not NoOp-typed elided reformats)"),
-    *_pair("ms", "float", "their summed mean time (NaN without a profile)"),
-    Col("delta_ms", "float", "ms_b - ms_a (missing side as 0)"),
+    *_pair("ms", "float", "their summed mean time: 0 on a side without such layers, NaN for layers without a "
+           "profile"),
+    Col("delta_ms", "float", "ms_b - ms_a (NaN when either is unknown)"),
     Col("change", "str", "GroupChange: new, vanished, more, fewer, same"),
     *_pair("layer_names", "list[str]", "the layers"),
 ))

@@ -58,5 +58,7 @@ def diff_headline_rows(d: Diff) -> list[DiffRow]:
                      signed_pct(s.e2e_change), ""))
     if a.kernels is not None and b.kernels is not None:
         rows.append(("Kernels", f"{a.kernels:,} launches, {ms(a.kernel_ms)} ms",
-                     f"{b.kernels:,} launches, {ms(b.kernel_ms)} ms", _delta_int(a.kernels, b.kernels), ""))
+                     f"{b.kernels:,} launches, {ms(b.kernel_ms)} ms",
+                     f"{_delta_int(a.kernels, b.kernels)} launches, {signed_ms(s.kernel_ms_delta)} ms "
+                     f"({signed_pct(s.kernel_change)})", ""))
     return rows

@@ -99,7 +99,8 @@ def headline_rows(a: Analysis) -> list[HeadlineRow]:
                      "types inferred from names; pass --onnx for exact figures)"
                      if est is not None else "unknown (no ONNX nodes could be identified)", "warn"))
     if s.total_ms is not None:
-        it = f" over {s.profile_iterations:,} profiled iterations" if s.profile_iterations else ""
+        n = s.profile_iterations
+        it = f" over {n:,} profiled iteration{'' if n == 1 else 's'}" if n else ""
         rows.append(("Sum of layer times", f"{ms(s.total_ms)} ms per inference (mean{it})", ""))
     elif s.layer_count:
         rows.append(("Layer times", "none: no per-layer profile was given (trtexec --exportProfile, --dumpProfile, "

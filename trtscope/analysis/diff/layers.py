@@ -27,16 +27,17 @@ INSERTED_KINDS = (LayerKind.REFORMAT.value, LayerKind.QDQ.value, LayerKind.NOOP.
 
 
 def _ms_sum(values: list[float]) -> float:
-    """Sum of mean times; NaN when none is known (no profile)."""
+    """Sum of mean times of a side's layers in one row: 0 when the side has no such layer (it spends nothing
+    there, profile or not); NaN when it has some and none is timed (no profile: unknown, never taken as 0)."""
+    if not values:
+        return 0.0
     known = [v for v in values if v == v]
     return float(sum(known)) if known else float("nan")
 
 
 def _delta(a: float, b: float) -> float:
-    """b - a with a missing side as 0; NaN when both are missing."""
-    if a != a and b != b:
-        return float("nan")
-    return (b if b == b else 0.0) - (a if a == a else 0.0)
+    """b - a; NaN when either side's figure is unknown."""
+    return b - a
 
 
 def layer_kinds(a: Side, b: Side) -> pd.DataFrame:
@@ -71,7 +72,14 @@ def op_types(a: Side, b: Side) -> pd.DataFrame:
         by_op = {none_if_nan(op): (f, u, c) for op, f, u, c in zip(
             cov["op_type"].tolist(), cov["fused"].tolist(), cov["unfused"].tolist(), cov["coverage"].tolist(),
             strict=True)}
-        out = {}
+        out: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+        if s.an.summary.total_ms is None:  # no profile: no op_hotspots; the op types it runs, times unknown
+            nan = float("nan")
+            for op, (f, u, c) in by_op.items():
+                if f + u:
+                    out[(op, None)] = {"nodes": f + u, "layers": 0, "ms": nan, "share": nan, "fused": f,
+                                       "unfused": u, "coverage": c}
+            return out
         for op, lk, nodes, layers, ms, share in zip(
                 h["op_type"].tolist(), h["layer_kind"].tolist(), h["nodes"].tolist(), h["layers"].tolist(),
                 h["ms"].tolist(), h["share"].tolist(), strict=True):
@@ -83,10 +91,12 @@ def op_types(a: Side, b: Side) -> pd.DataFrame:
 
     sa, sb = side(a), side(b)
     keys = list(dict.fromkeys([*sa, *sb]))
-    empty = {"nodes": 0, "layers": 0, "ms": float("nan"), "share": float("nan"), "fused": 0, "unfused": 0,
-             "coverage": float("nan")}
     cols: dict[str, list[Any]] = {"op_type": [k[0] for k in keys], "layer_kind": [k[1] for k in keys]}
-    for sfx, side_rows in (("a", sa), ("b", sb)):
+    for sfx, side_rows, s in (("a", sa, a), ("b", sb, b)):
+        # an op type a profiled side does not run costs it nothing; without a profile its time is unknown
+        zero = 0.0 if s.an.summary.total_ms is not None else float("nan")
+        empty = {"nodes": 0, "layers": 0, "ms": zero, "share": zero, "fused": 0, "unfused": 0,
+                 "coverage": float("nan")}
         for f in empty:
             cols[f"{f}_{sfx}"] = [side_rows.get(k, empty)[f] for k in keys]
     cols["delta_ms"] = [_delta(x, y) for x, y in zip(cols["ms_a"], cols["ms_b"], strict=True)]

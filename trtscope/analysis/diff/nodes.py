@@ -20,7 +20,8 @@ def _side_values(s: Side, rows: np.ndarray) -> dict[str, list[object]]:
     nodes, layers = s.an.onnx_nodes, s.an.layers
     has = rows >= 0
     safe = np.where(has, rows, 0)
-    li = s.layer_index[safe]
+    # a side with no nodes (no layer information) has no row to index: every row here is -1 then
+    li = s.layer_index[safe] if len(s.layer_index) else np.full(len(rows), -1, dtype=np.int64)
     has_layer = has & (li >= 0)
     li_safe = np.where(has_layer, li, 0)
     lname = layers["name"].to_numpy(dtype=object)

@@ -17,7 +17,7 @@ from trtscope.analysis.diff.gate import FailOn, Violation
 from trtscope.model.diff import GroupChange, Presence
 from trtscope.model.vocabulary import NodeClass
 from trtscope.presentation.diff_labels import CHANGE_LABELS, GROUP_LABELS, REGRESSIONS, signed_ms, signed_points
-from trtscope.presentation.formatting import middle_truncate, ms, node_list, printable
+from trtscope.presentation.formatting import is_missing, middle_truncate, ms, node_list, printable
 from trtscope.presentation.labels import op_row_label
 from trtscope.views.diff_headline import diff_headline_rows
 
@@ -139,8 +139,9 @@ def _inserted(d: Diff, top: int, width: int) -> Table | None:
     for c in ("kind", "serves (A → B)", "side", "A", "B", "change", "Δ ms"):
         t.add_column(c, justify="right" if c in ("A", "B", "Δ ms") else "left", no_wrap=True)
     for r in sel.itertuples(index=False):
-        side = "" if r.direction is None else f"{r.direction}" + ("" if r.tensor is None or r.tensor != r.tensor
-                                                                  else f" {r.tensor}")
+        # tensor is a nullable integer (<NA> has no truth value): the TUI's test, one missing value for both
+        side = "" if is_missing(r.direction) else f"{r.direction}" + ("" if is_missing(r.tensor)
+                                                                      else f" {int(r.tensor)}")
         t.add_row(str(r.kind), _pair(r.serves, r.serves_b, max(20, width // 3)), side, f"{r.layers_a}",
                   f"{r.layers_b}", GROUP_LABELS.get(r.change, r.change), signed_ms(r.delta_ms))
     return t
