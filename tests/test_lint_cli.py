@@ -65,6 +65,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, engine: Path, capsys: 
     assert rc == 2 and err.count("\n") == 1 and "no such file" in err
     rc, _, err = _run(capsys, "lint", str(engine), "--select", "Q9")
     assert rc == 2 and "no such rule" in err and err.count("\n") == 1
+    # ignoring every selected rule would make a CI gate pass on any engine
+    rc, _, err = _run(capsys, "lint", str(engine), "--select", "Q", "--ignore", "Q", "--fail-on", "info")
+    assert rc == 2 and "leave no rule to run" in err and err.count("\n") == 1
     bad = tmp_path / "bad.json"
     bad.write_text("{ not json")
     rc, _, err = _run(capsys, "lint", "--layers", str(bad))

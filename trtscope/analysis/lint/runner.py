@@ -114,7 +114,10 @@ def resolve(select: Sequence[str] | None, ignore: Sequence[str] | None) -> list[
 
     chosen = match(select, "--select") if select else set(RULES)
     dropped = match(ignore, "--ignore") if ignore else set()
-    return [r for rid, r in RULES.items() if rid in chosen and rid not in dropped]
+    rules = [r for rid, r in RULES.items() if rid in chosen and rid not in dropped]
+    if not rules:  # a gate that checks nothing would pass every engine
+        raise TrtscopeError("--select / --ignore leave no rule to run (see trtscope lint --list-rules)")
+    return rules
 
 
 def _order(f: Finding) -> tuple[int, float, str, int]:
