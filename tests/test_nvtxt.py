@@ -280,3 +280,10 @@ def test_cli_merge_prints_the_exact_command_without_the_tool(tmp_path: Path, cap
                                    "--freq 1000000000")
     assert "ImportNvtxt" in printed.err and not out.exists()
     assert main(["nsys", "merge", str(rep), str(nv), "-o", str(out), "--print"]) == 0
+    # the merged report never replaces the report it is merged into, --force or not (nothing the user gave is lost)
+    capsys.readouterr()
+    for extra in ([], ["--force"]):
+        assert main(["nsys", "merge", str(rep), str(nv), "-o", str(rep), *extra]) == 2
+        err = capsys.readouterr().err
+        assert "is the report being merged into" in err and err.count("\n") == 1
+    assert rep.read_bytes() == b"x"

@@ -286,6 +286,8 @@ def run_merge(args: argparse.Namespace) -> int:
     if not args.print_only:
         if not args.report.is_file():
             raise InputError(args.report, "no such report (an .nsys-rep file)")
+        if out.exists() and out.resolve() == args.report.resolve():  # (--force or not: the input is the user's)
+            raise OutputError(out, "is the report being merged into; write the merged report under another name")
         check_writable(out, force=args.force)
     source = args.input
     if not _is_nvtxt(source):
