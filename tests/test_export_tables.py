@@ -335,3 +335,18 @@ def test_large_kernel_table_exports_in_seconds(tmp_path: Path) -> None:
     back = read_csv(tmp_path / "k.csv" / "kernels.csv")
     assert back["start_ns"].iloc[-1] == 10**15 + (n - 1) * 1000  # int64 kept exactly
     assert json.loads(back["onnx_nodes"].iloc[12345]) == ["Conv_12345", "Relu_12345"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_directory_format_refuses_a_file_name(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """`-o tables.csv` for a format that writes a directory (one file per table) is a mistake: one line, exit 2,
+    nothing created; an existing directory of that name is still the usual target."""
+    fx = str(shared_fixture(*TREX))
+    out = tmp_path / f"tables.{fmt}"
+    assert main(["export", fx, "--format", fmt, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "writes a directory" in err and str(out) in err
+    assert not out.exists()
+    out.mkdir()
+    assert main(["export", fx, "--format", fmt, "-o", str(out), "--force"]) == 0
+    assert (out / f"layers.{fmt}").is_file()

@@ -47,6 +47,10 @@ def register(sub: Any, name: str, summary: str) -> None:
     p.set_defaults(func=run)
 
 
+#: Output names that say "a file" (a directory format given one is a mistake, not a wish)
+_FILE_SUFFIXES = frozenset({".csv", ".parquet", ".pq", ".json", ".gz", ".txt", ".tsv"})
+
+
 def run(args: argparse.Namespace) -> int:
     from trtscope.exporters.formats import write_export
 
@@ -54,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
     spec = EXPORT_FORMATS[args.format]
     if args.tables and "tables" not in spec.options:
         raise TrtscopeError(f"--table applies to csv, parquet and json exports, not to {args.format}")
+    if spec.target == "directory" and out.suffix.lower() in _FILE_SUFFIXES and not out.is_dir():
+        # `-o tables.csv` would become a directory of that name holding one file per table
+        from trtscope.errors import OutputError
+
+        raise OutputError(out, f"--format {args.format} writes a directory (one file per table, plus summary.json): "
+                               "give a directory name")
     # refuse before loading anything (the writers check again before they replace)
     check_target(out, directory=spec.target == "directory", force=args.force, parent=False)
     analysis = load_from_args(args)
