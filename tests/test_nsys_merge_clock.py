@@ -157,3 +157,57 @@ def test_shifted_copy_moves_event_times_only(tmp_path: Path) -> None:
     (tmp_path / "c.nvtxt").write_text("TimeBase = Relative\nRangeStartEnd, 1, 2, 1, 1, 0, \"x\"\n")
     with pytest.raises(Exception, match="not an NVTXT file trtscope wrote"):
         write_shifted(tmp_path / "c.nvtxt", tmp_path / "d.nvtxt", 5)
+
+
+STAND_IN = """#!{python}
+# Replays ImportNvtxt 2022.4 for the merge of a ClockMonotonicRaw file: the failure message it printed on a real
+# report (FAILURE above, machines 0:1 and 3:7) for a missing or unknown --target, else a copy of the report.
+import shutil, sys
+a = sys.argv[1:]
+arg = lambda k: a[a.index(k) + 1] if k in a else None
+if arg("--cmd") == "info":
+    print("Analysis start (ns)\\t1000\\nAnalysis end (ns)\\t9000")
+    sys.exit(0)
+nv = arg("-n")
+open({log!r}, "a").write(open(nv).read())
+if arg("--target") not in ("0:1", "3:7"):
+    print({failure!r}.replace("x.nvtxt", nv).replace("0:0", arg("--target") or "0:0"))
+    sys.exit(1)
+shutil.copy(arg("-i"), arg("-o"))
+print("2 events imported")
+"""
+
+
+def test_merge_target_errors_name_the_users_file_and_the_reports_machines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """With several machines and no --target, or a --target the report has no conversion for, the error is one
+    line naming the user's file (not the moved copy ImportNvtxt read) and the machines ImportNvtxt listed; no
+    temporary file is left; with a listed --target the copy ImportNvtxt reads is moved by the analysis start."""
+    log = tmp_path / "fed.log"
+    tool = tmp_path / "ImportNvtxt"
+    tool.write_text(STAND_IN.format(python=sys.executable, log=str(log), failure=FAILURE))
+    tool.chmod(0o755)
+    monkeypatch.setenv("TRTSCOPE_IMPORTNVTXT", str(tool))
+    work = tmp_path / "w"
+    work.mkdir()
+    rep, nv, out = work / "rep.nsys-rep", work / "x.nvtxt", work / "out.nsys-rep"
+    rep.write_bytes(b"report")
+    lines = ["# NVTXT written by trtscope 0.0 from t", "# 2 ranges and 0 markers (2 events); time values 5 .. 90 ns",
+             "@RangeStartEnd, Start, End, ThreadId, CategoryId, Color, Message", "TimeBase = ClockMonotonicRaw",
+             "ProcessId = 1", 'RangeStartEnd, 5, 40, 1, 11, 0xFF000000, "a"',
+             'RangeStartEnd, 50, 90, 1, 11, 0xFF000000, "b"']
+    nv.write_text("\n".join(lines) + "\n")
+    before = sorted(p.name for p in work.iterdir())
+    for extra, says in (([], "the report's machines: 0:1, 3:7: pick one with --target"),
+                        (["--target", "0:9"], "on machine 0:9 (--target): the report's machines: 0:1, 3:7")):
+        capsys.readouterr()
+        assert main(["nsys", "merge", str(rep), str(nv), "-o", str(out), *extra]) == 2
+        err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("trtscope: error")]
+        assert len(err) == 1 and says in err[0] and f"{nv}'s TimeBase" in err[0], err
+        assert sorted(p.name for p in work.iterdir()) == before
+    log.unlink()
+    assert main(["nsys", "merge", str(rep), str(nv), "-o", str(out), "--target", "3:7"]) == 0
+    assert out.read_bytes() == b"report" and sorted(p.name for p in work.iterdir()) == sorted([*before, out.name])
+    fed = log.read_text().splitlines()
+    assert fed[-2:] == ['RangeStartEnd, 1005, 1040, 1, 11, 0xFF000000, "a"',
+                        'RangeStartEnd, 1050, 1090, 1, 11, 0xFF000000, "b"']

@@ -287,3 +287,20 @@ def test_cli_merge_prints_the_exact_command_without_the_tool(tmp_path: Path, cap
         err = capsys.readouterr().err
         assert "is the report being merged into" in err and err.count("\n") == 1
     assert rep.read_bytes() == b"x"
+
+
+def test_nvml_sample_without_any_value_keeps_every_message_on_its_sample(tmp_path: Path) -> None:
+    """A sample whose every value is NaN (an NVML query that failed) is a marker with no values, and each other
+    sample's marker holds its own values (a row-dropping join once shifted them and then failed)."""
+    from trtscope.bundle.writer import BundleWriter
+
+    nan = float("nan")
+    samples = pd.DataFrame({"timestamp_ns": [1_000, 2_000, 3_000, 4_000], "gpu_index": [0, 0, 1, 0],
+                            "gpu_util_pct": [10.0, nan, 30.0, 40.0], "power_w": [nan, nan, 300.0, nan]})
+    b = tmp_path / "nvml.trtscope"
+    with BundleWriter(b, kind="capture", command=["test"]) as w:
+        w.write_table("nvml", samples)
+    _, ev = export(b, tmp_path / "n.nvtxt", time_base="manual")
+    got = sorted((e.start, e.text) for e in ev if e.category == 12)
+    assert got == [(0, "NVML GPU 0: GPU 10 %"), (1_000, "NVML GPU 0: "), (2_000, "NVML GPU 1: GPU 30 % · power 300 W"),
+                   (3_000, "NVML GPU 0: GPU 40 %")]

@@ -240,3 +240,29 @@ def test_blank_lines_between_listing_entries(tmp_path: Path) -> None:
     legacy += ["[01/10/2024-21:55:12] [V] [TRT] Total per-runner device persistent memory is 130560"]
     (tmp_path / "b.log").write_text("\n".join(legacy) + "\n")
     assert trtscope.load(tmp_path / "b.log").layers["name"].tolist() == names
+
+
+def test_with_an_onnx_model_the_graph_decides_over_the_name_forms(tmp_path: Path) -> None:
+    """Layers named exactly as ONNX nodes whose names happen to have a TensorRT 7 form (``a || b``, ``{x,y}``,
+    ``2-layer MLP: …``, ``… input reformatter 0``) or a Torch-TensorRT form run those nodes when the model is
+    given; fused with another node, the node keeps its whole name. Without the model the forms still apply."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    odd = ["a || b", "{x,y}", "2-layer MLP: p + q -> r", "blk input reformatter 0",
+           "[CONV]-[aten_ops.conv.default]-[c]", "split copy", "t:0"]
+    nodes, prev = [], "in"
+    for i, n in enumerate([*odd, "Relu_9"]):
+        nodes.append(helper.make_node("Relu", [prev], [f"t{i}"], name=n))
+        prev = f"t{i}"
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("in", TensorProto.FLOAT, [1])],
+                          [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [1])])
+    onnx.save(helper.make_model(g), tmp_path / "m.onnx")
+    names = [*odd, "{x,y} + Relu_9"]
+    (tmp_path / "engine.layers.json").write_text(json.dumps({"Layers": names}))
+    a = trtscope.load(layers=tmp_path / "engine.layers.json", onnx=tmp_path / "m.onnx")
+    assert [list(x) for x in a.layers["onnx_nodes"]] == [[n] for n in odd] + [["{x,y}", "Relu_9"]]
+    assert "reformat" not in set(a.layers["kind"]) and set(a.onnx_nodes["status"]) == {"unfused", "fused"}
+    bare = trtscope.load(layers=tmp_path / "engine.layers.json")
+    assert list(bare.layers["onnx_nodes"].iloc[0]) == ["a", "b"]
+    assert bare.layers["kind"].iloc[3] == "reformat"

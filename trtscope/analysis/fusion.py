@@ -114,7 +114,8 @@ def _layer_nodes(
                     e = next((c for c in cands if c in graph.index), cands[0]) if graph is not None else cands[0]
                 out[e] = None
             return list(out), "metadata"
-    if nm.reformat_target(name) is not None or origin == "REFORMAT":
+    known = graph is not None and name in graph.index  # (the graph decides, whatever the name's form)
+    if origin == "REFORMAT" or (nm.reformat_target(name) is not None and not known):
         return [], "inserted"
     if nm.is_foreign_node_layer(name):
         if name in foreign:
@@ -139,7 +140,7 @@ def _layer_nodes(
         if graph is not None:
             return ([src] if src in graph.index else []), "myelin_name"
         return ([] if nm.is_internal_name(src) else [src]), "myelin_name"
-    parts = nm.name_parts(name)
+    parts = nm.name_parts(name, graph.index if graph is not None else ())
     if graph is not None:
         hits = [p for p in parts if p in graph.index]
         if len(hits) < len(parts):
@@ -273,7 +274,8 @@ def analyze_fusion(
     myl = [_is_myelin(n, t) for n, t in zip(names, ltypes, strict=True)]
     in_myelin = [m[0] for m in myl]
     regions = [m[1] for m in myl]
-    targets = [nm.reformat_target(n) if nm.is_reformat_name(n) else None for n in names]
+    known = graph.index if graph is not None else {}  # (a name the ONNX graph has is its node, whatever its form)
+    targets = [nm.reformat_target(n) if nm.is_reformat_name(n) and n not in known else None for n in names]
     # what the layer is before its nodes are looked at: 1 QDQ origin, 2 reformat, 3 no-op
     pre = [1 if o == "QDQ" else 2 if (o == "REFORMAT" or rt is not None) else 3 if t in NOOP_TYPES else 0
            for o, rt, t in zip(origins, targets, ltypes, strict=True)]

@@ -329,6 +329,9 @@ def run_merge(args: argparse.Namespace) -> int:
     try:
         if raw:
             start = nvtxt.analysis_start(str(tool), args.report)
+            if start is None:
+                print(f"warning: ImportNvtxt --cmd info gave no analysis start for {args.report}: {source}'s times "
+                      "are merged unmoved (ImportNvtxt 2022.4 places such events that much early)", file=sys.stderr)
             if start:
                 fed = tmp[: -len(".nsys-rep")] + ".nvtxt"
                 nvtxt.write_shifted(source, fed, start)
@@ -346,7 +349,12 @@ def run_merge(args: argparse.Namespace) -> int:
             run = nvtxt.run_importnvtxt(command(tmp, fed))
         shown = command(str(out))
         if run.returncode != 0 or not Path(tmp).is_file():
-            lines = run.output.strip().splitlines()
+            if nvtxt.needs_target(run):  # a --target the report has no conversion for
+                found = nvtxt.conversion_targets(run.output)
+                raise TrtscopeError(
+                    f"ImportNvtxt cannot convert {source}'s TimeBase on machine {machine} (--target): "
+                    + (f"the report's machines: {', '.join(found)}" if found else "the report names no machine"))
+            lines = run.output.replace(fed, source).strip().splitlines()  # (the user's file, not the copy)
             said = [ln for ln in lines if "error" in ln.lower()] or lines[-1:]
             last = " ".join(said[:1]) or f"exit code {run.returncode}"
             hint = (" — every event lies outside the report's time window: place them with --at NS or pass "

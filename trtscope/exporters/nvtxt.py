@@ -421,16 +421,16 @@ def _nvml(a: Analysis, doc: _Doc, gpu: str | None) -> int:
     if not len(sel):
         return 0
     g = _ints(s.get("gpu_index"), n, -1)
-    parts: list[pa.Array] = []
+    parts: list[list[str | None]] = []
     for col, label, unit in NVML_FIELDS:
         if col not in s.columns:
             continue
         v = pd.to_numeric(s[col], errors="coerce").to_numpy(dtype=np.float64)[sel]
-        txt = pa.array([None if not np.isfinite(x) else f"{label} {x:.6g} {unit}" for x in v.tolist()],
-                       type=pa.large_string())
-        parts.append(txt)
-    body = pc.binary_join_element_wise(*parts, pa.scalar(" · ", type=pa.large_string()),
-                                       null_handling="skip") if parts else pa.array([""] * len(sel))
+        parts.append([None if not np.isfinite(x) else f"{label} {x:.6g} {unit}" for x in v.tolist()])
+    # (joined here, not with pc.binary_join_element_wise(null_handling="skip"): pyarrow 26 drops the rows whose
+    # inputs are all null from its result, so a sample without any value shifted every later message)
+    body = pa.array([" · ".join(p for p in row if p is not None) for row in zip(*parts, strict=True)]
+                    if parts else [""] * len(sel), type=pa.large_string())
     for dev in sorted(set(g[sel].tolist())):
         idx = np.nonzero(g[sel] == dev)[0]
         pid = _gpu_pid(doc, int(dev), gpu)

@@ -11,6 +11,7 @@ layers), ``{a,b,c}`` (a DLA subgraph listing its layers) and DLA copy/sync event
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 # --- Metadata ---------------------------------------------------------------------------------------------------
 _META_SPLIT = re.compile(r"[\x1e\x1f]")
@@ -197,15 +198,16 @@ def _split_top(text: str, sep: str) -> list[str]:
 _MLP = re.compile(r"^\d{1,3}-layer MLP: ")
 
 
-def _split_fused(text: str) -> list[str]:
-    """``a + b || c`` -> ``[a, b, c]`` at the top level; TensorRT 7's ``2-layer MLP: a + b -> c`` -> ``[a, b, c]``."""
+def _split_fused(text: str, known: Container[str] = ()) -> list[str]:
+    """``a + b || c`` -> ``[a, b, c]`` at the top level; TensorRT 7's ``2-layer MLP: a + b -> c`` -> ``[a, b, c]``.
+    A ``known`` piece is not split further."""
     m = _MLP.match(text)
     if m:
         text = text[m.end() :]
     out: list[str] = []
     for piece in _split_top(text, " + "):
-        for p in _split_top(piece, " || "):
-            out.extend(_split_top(p, " -> ") if m else [p])
+        for p in ([piece] if piece.strip() in known else _split_top(piece, " || ")):
+            out.extend(_split_top(p, " -> ") if m and p.strip() not in known else [p])
     return [p.strip() for p in out]
 
 
@@ -233,20 +235,25 @@ def torch_trt_node(piece: str) -> str | None:
     return node or None
 
 
-def name_parts(name: str) -> list[str]:
+def name_parts(name: str, known: Container[str] = ()) -> list[str]:
     """The pieces a (possibly fused) layer name is made of: ``" + "`` and ``" || "`` split, ``PWN(...)`` unwrapped
     (its arguments split again: ``PWN(a + b, c)``), a DLA subgraph's ``{a,b,c}`` listed.
 
     ``PWN(PWN(relu_1), add_1) + Conv_0`` -> ``["relu_1", "add_1", "Conv_0"]``. Pieces are not filtered here:
-    callers decide which pieces are ONNX nodes (with the ONNX graph) or look like nodes (without it).
+    callers decide which pieces are ONNX nodes (with the ONNX graph) or look like nodes (without it). A piece in
+    ``known`` (the ONNX graph's node names, when given) is kept whole: the graph decides, not the name forms.
     """
+    if name in known:
+        return [name]
     parts: list[str] = []
-    stack = _split_fused(name)
+    stack = _split_fused(name, known)
     stack.reverse()
     while stack:
         p = stack.pop()
-        if p.startswith("PWN(") and p.endswith(")"):
-            inner = [y for x in _split_top(p[4:-1], ", ") for y in _split_fused(x)]
+        if p in known:
+            parts.append(p)
+        elif p.startswith("PWN(") and p.endswith(")"):
+            inner = [y for x in _split_top(p[4:-1], ", ") for y in _split_fused(x, known)]
             stack.extend(reversed(inner))
         elif (listed := _dla_list(p)) is not None:
             parts.extend(x for x in listed if x)
@@ -254,8 +261,8 @@ def name_parts(name: str) -> list[str]:
             parts.append(p)
     # Torch-TensorRT: the FX node inside each [TYPE]-[target]-[node] piece; its converters' helper layers
     # (``/fc/addmm_constant_0``, ``..._broadcast``) are plain pieces beside them, not nodes.
-    nodes = [None if is_internal_name(p) else torch_trt_node(p) for p in parts]
-    if any(nodes):
+    nodes = [p if p in known else None if is_internal_name(p) else torch_trt_node(p) for p in parts]
+    if any(n is not None and n not in known for n in nodes):
         return [n for n in nodes if n]
     return parts
 
