@@ -419,3 +419,16 @@ def test_large_capture_renders_in_seconds() -> None:
     assert time.perf_counter() - t < 60
     c = doc["otherData"]
     assert (c["kernels_count"], c["nvtx_ranges_count"], c["layer_slices_count"]) == (n, n, n)
+
+
+def test_nvml_sample_count_is_the_same_figure_as_the_nvtxt_export(tmp_path: Path) -> None:
+    """Both exports count NVML *samples* (rows with a time), not counter points: the H100 capture's NVML table
+    has that many rows with a timestamp (read from its Parquet file), whatever number of fields each holds."""
+    from tests.conftest import own_fixture
+    from trtscope.exporters.chrome_trace import render_trace
+    from trtscope.exporters.nvtxt import render_nvtxt
+
+    b = own_fixture("h100-torch-capture.trtscope")
+    rows = int(pd.read_parquet(b / "tables" / "nvml.parquet")["timestamp_ns"].notna().sum())
+    a = trtscope.load(b)
+    assert render_trace(a).counts["nvml_samples"] == rows == render_nvtxt(a).counts["nvml_samples"]

@@ -325,6 +325,9 @@ def run_merge(args: argparse.Namespace) -> int:
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".nsys-rep", dir=out.parent)
     os.close(fd)
     os.unlink(tmp)
+    if raw and args.at is not None:
+        print("warning: --at places a Manual time base; ImportNvtxt ignores it for this ClockMonotonicRaw file "
+              "(its times are on the report's clock already)", file=sys.stderr)
     fed = source  # the file ImportNvtxt reads: for ClockMonotonicRaw, a copy moved by the analysis start
     try:
         if raw:

@@ -617,6 +617,8 @@ def _nvtx_section(
 
 
 def _nvml_section(a: Analysis, t0: int, layout: _Layout, out: _Events, gpu_name: str | None) -> int:
+    """Counter tracks, one per NVML field and GPU; returns the number of samples placed (those with a time, as
+    the NVTXT export counts them), not of counter points (one per field with a value)."""
     s = a.nvml
     n = len(s)
     ts, ok = _ints(s["timestamp_ns"], n)
@@ -641,7 +643,7 @@ def _nvml_section(a: Analysis, t0: int, layout: _Layout, out: _Events, gpu_name:
                           pa.array(v[good]).cast(pa.large_string()),
                           "}}")
             out.add(lines)
-            count += len(rel)
+        count += len(rows)
     return count
 
 

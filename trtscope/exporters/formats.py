@@ -59,7 +59,7 @@ def _chrome_trace(a: Analysis, out: Path, force: bool, options: dict[str, Any]) 
         "none": "no layer timeline",
     }[res.timeline]
     extras = [f"{c[k]:,} {label}" for k, label in (("nvtx_ranges", "NVTX ranges"),
-                                                   ("nvml_samples", "NVML counter samples")) if c.get(k)]
+                                                   ("nvml_samples", "NVML samples")) if c.get(k)]
     return (f"wrote chrome-trace {out}: {', '.join([what, *extras])}; open it in https://ui.perfetto.dev or "
             "chrome://tracing")
 
