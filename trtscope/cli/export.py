@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     spec = EXPORT_FORMATS[args.format]
     if args.tables and "tables" not in spec.options:
         raise TrtscopeError(f"--table applies to csv, parquet and json exports, not to {args.format}")
-    if spec.target == "directory" and out.suffix.lower() in _FILE_SUFFIXES and not out.is_dir():
-        # `-o tables.csv` would become a directory of that name holding one file per table
+    if spec.target == "directory" and out.suffix.lower() in _FILE_SUFFIXES and not os.path.lexists(out):
+        # `-o tables.csv` (nothing there yet) would become a directory of that name holding one file per table
         from trtscope.errors import OutputError
 
         raise OutputError(out, f"--format {args.format} writes a directory (one file per table, plus summary.json): "
