@@ -241,6 +241,31 @@ def test_capture_without_kernels_or_layer_times_gives_its_ranges_and_samples(tmp
         render_nvtxt(trtscope.load(b))
 
 
+def test_capture_without_kernels_or_times_still_lists_every_layer(tmp_path: Path) -> None:
+    """A capture holding the engine's layer information but no kernels and no layer times (e.g. a CUDA-graph run
+    without --kernels: TensorRT's profiler cannot time graph launches) exports its NVTX ranges on its clock and
+    every layer as a marker at the first event's time, as a kernel capture does for layers that ran no kernel."""
+    b, _ = _paired_bundle(tmp_path)
+    m = json.loads((b / "manifest.json").read_text())
+    for key in ("kernels", "api_calls"):
+        (b / "tables" / f"{key}.parquet").unlink()
+        m["tables"].pop(key)
+    (b / "raw").mkdir(exist_ok=True)
+    layers_json = shared_fixture("trex", "a100-resnet18-fp16", "resnet.onnx.engine.graph.json")
+    shutil.copy(layers_json, b / "raw" / "engine.layers.json")
+    m["artifacts"]["layers"] = "raw/engine.layers.json"
+    (b / "manifest.json").write_text(json.dumps(m))
+    names = [x["Name"] for x in json.loads(layers_json.read_text())["Layers"]]
+    a = trtscope.load(b)
+    assert len(a.kernels) == 0 and a.layers["mean_ms"].notna().sum() == 0 and a.layers["name"].tolist() == names
+    header, ev = export(b, tmp_path / "l.nvtxt")
+    notes = [e for e in ev if e.category == 13 and e.text.endswith("no kernel in this capture")]
+    assert sorted(e.text.split(" | ")[0] for e in notes) == sorted(names)
+    first = min(e.start for e in ev if e.category in (11, 12))
+    assert {e.start for e in notes} == {first}
+    assert f"layers_without_kernels {len(names)}" in " ".join(header)
+
+
 def test_monotonic_raw_is_refused_without_a_pairing() -> None:
     with pytest.raises(TrtscopeError, match="no CLOCK_MONOTONIC/CLOCK_MONOTONIC_RAW pairing"):
         render_nvtxt(trtscope.load(own_fixture(TORCH)), "monotonic-raw")

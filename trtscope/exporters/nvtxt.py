@@ -362,15 +362,21 @@ def _captured(a: Analysis, doc: _Doc, gpu: str | None) -> dict[str, int]:
 
     # layers of the report that ran no kernel in this capture
     ran = set(ex["layer_index"].dropna().astype(int).tolist()) if len(ex) else set()
-    idle = [r for i, r in rows.items() if i not in ran]
+    idle = _idle_layers(doc, [r for i, r in rows.items() if i not in ran], t_first, "the first kernel's time")
+    return {"kernels": len(sel), "kernels_unplaced": int(n - len(sel)), "layer_executions": len(ex),
+            "layers_without_kernels": idle}
+
+
+def _idle_layers(doc: _Doc, idle: list[dict[str, Any]], at: int, when: str) -> int:
+    """Markers at ``at`` for layers with no kernel (and no time) in this capture, so every layer of the report is
+    in the file; returns how many."""
     if idle:
         pid = doc.process("layers-idle", "TensorRT engine: layers with no kernel in this capture (trtscope)")
-        tid = doc.thread(pid, "idle", "layers with no kernel (at the first kernel's time)")
-        _add_layer_events(doc, pid, tid, [t_first] * len(idle), [None] * len(idle),
+        tid = doc.thread(pid, "idle", f"layers with no kernel (at {when})")
+        _add_layer_events(doc, pid, tid, [at] * len(idle), [None] * len(idle),
                           [_layer_head(r) for r in idle], [_nodes(r.get("onnx_nodes")) for r in idle],
                           ["note"] * len(idle), [f"{_SEP}no kernel in this capture"] * len(idle))
-    return {"kernels": len(sel), "kernels_unplaced": int(n - len(sel)), "layer_executions": len(ex),
-            "layers_without_kernels": len(idle)}
+    return len(idle)
 
 
 def _nvtx(a: Analysis, doc: _Doc, t_end: int) -> int:
@@ -646,6 +652,8 @@ def render_nvtxt(a: Analysis, time_base: str = "auto") -> RenderedNvtxt:
         raise TrtscopeError("nothing to put on a timeline: no captured kernels, NVTX ranges or NVML samples and "
                             "no per-layer times (give a --profile, or a capture bundle / nsys import)")
     t0 = int(min(int(b.start.min()) for b in doc.blocks))
+    if timeline == "none":  # (the layers ran no kernel this capture saw and have no time: markers, as above)
+        counts["layers_without_kernels"] = _idle_layers(doc, _layer_rows(a), t0, "the first event's time")
     counts["onnx_nodes_run_by_no_layer"] = _unrun_nodes(a, doc, t0)
     clock = _choose_clock(a, time_base, synthetic, t0)
     body, ranges, markers, lo, hi = _render(doc, clock)
