@@ -13,7 +13,6 @@ package's ranges are not recorded by nsys 2022.4).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.test_nvtxt_tool import _tool
 from trtscope.bundle.writer import BundleWriter
 from trtscope.cli.main import main
 from trtscope.exporters.nvtxt import conversion_targets, time_bases, write_shifted
@@ -47,13 +47,6 @@ for i in range(6):
 json.dump({"alignment": rec.stop(), "ranges": ranges, "pid": os.getpid(), "tid": threading.get_native_id()},
           open(sys.argv[1], "w"))
 """
-
-
-def _tool(env: str, name: str) -> str:
-    p = os.environ.get(env) or shutil.which(name)
-    if not p or not Path(p).is_file():
-        pytest.skip(f"{name} not found (set {env} or put it on PATH; .ci/run fetches Nsight Systems 2022.4)")
-    return p
 
 
 def _nvtx_include(nsys: str) -> Path:

@@ -788,12 +788,8 @@ def write_shifted(src: str | Path, dst: str | Path, shift_ns: int) -> None:
     def write(fh: IO[bytes]) -> None:
         with open(src, "rb") as inp:
             for line in inp:
-                for kind, pattern in ((b"RangeStartEnd, ", _RANGE_LINE), (b"Marker, ", _MARKER_LINE)):
-                    m = pattern.match(line) if line.startswith(kind) else None
-                    if m:
-                        line = kind + moved(m) + b"," + line[m.end():]
-                        break
-                fh.write(line)
+                m = _RANGE_LINE.match(line) or _MARKER_LINE.match(line)
+                fh.write(line[: m.start(1)] + moved(m) + b"," + line[m.end() :] if m else line)
 
     write_file_atomically(Path(dst), write)
 
